@@ -1,0 +1,73 @@
+# Developer entry points for tinygrad_rnn.
+#
+#   make demo    fit a tiny linear regression with the engine (creates .venv on first use)
+#   make test    install the dev extras into .venv and run the test suite
+#   make bench   time the primitive ops
+#   make lint    ruff check
+#   make clean   remove install stamps and caches (make distclean also removes .venv)
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+# Stamps live inside the venv, so deleting .venv also forgets what was installed.
+STAMP_BASE := $(VENV)/.stamp-install
+STAMP_DEV  := $(VENV)/.stamp-install-dev
+PACKAGING  := setup.cfg pyproject.toml
+
+.DEFAULT_GOAL := help
+.PHONY: help demo test dot bench lint clean distclean
+
+help:
+	@echo "make demo | test | bench | lint | clean | distclean"
+
+$(PY):
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+	  { echo "tinygrad_rnn needs Python >= 3.11; run e.g. 'make PYTHON=python3.11 ...'" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+# Re-installs whenever the packaging metadata changes.
+$(STAMP_BASE): $(PACKAGING) | $(PY)
+	$(PY) -m pip install -q -e .
+	@touch $@
+
+# The dev install includes the base install, so it refreshes both stamps.
+$(STAMP_DEV): $(PACKAGING) | $(PY)
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $(STAMP_BASE) $@
+
+# Graphviz's `dot` renders graphs to SVG/PNG; DOT text works without it, so this never fails.
+dot:
+	@if ! command -v dot >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Graphviz's dot is missing: installing it with apt-get"; \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null; } \
+	      || echo "warning: apt-get could not install graphviz; drawing to SVG/PNG needs it, DOT text works without it" >&2; \
+	  else \
+	    echo "Graphviz's dot is missing: run \`sudo apt-get install -y graphviz\` (Debian/Ubuntu) or \`brew install graphviz\` (macOS); drawing to SVG/PNG needs it, DOT text works without it" >&2; \
+	  fi; \
+	fi
+
+demo: $(STAMP_BASE) dot
+	$(PY) -m tinygrad_rnn demo
+
+# pytest exits with 5 when it collected no tests; that must fail the build, not pass it.
+test: $(STAMP_DEV) dot
+	@OPENBLAS_NUM_THREADS=1 $(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then \
+	  echo "make test: pytest collected no tests (exit 5); failing" >&2; exit 1; \
+	fi; \
+	exit $$rc
+
+bench: $(STAMP_BASE)
+	$(PY) benchmarks/ops.py
+
+lint: $(STAMP_DEV)
+	$(PY) -m ruff check .
+
+clean:
+	rm -f $(STAMP_BASE) $(STAMP_DEV)
+	rm -rf .pytest_cache .ruff_cache .hypothesis build dist *.egg-info docs/_build
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV)

@@ -1,0 +1,185 @@
+"""Reverse-mode automatic differentiation: grad mode, scopes and the backward pass.
+
+The backward pass walks the recorded graph in reverse topological order (an iterative sort, so
+graphs of any depth work: a 50,000-step recurrence needs no recursion). Each op's ``backward``
+returns one gradient per input; gradients that were broadcast in the forward pass are summed back
+to the input's shape in exactly one place, :func:`fit_to`.
+"""
+from __future__ import annotations
+
+import contextlib
+import threading
+
+
+class _State(threading.local):
+    """Per-thread recording state: is the graph recorded, and under which scope."""
+
+    grad_enabled = True
+    scope: tuple[str, ...] = ()
+
+
+state = _State()
+
+
+class no_grad(contextlib.ContextDecorator):
+    """Context manager and decorator: ops inside record no graph (as ``torch.no_grad``)."""
+
+    def __enter__(self):
+        self.prev = state.grad_enabled
+        state.grad_enabled = False
+
+    def __exit__(self, *exc):
+        state.grad_enabled = self.prev
+
+
+class enable_grad(contextlib.ContextDecorator):
+    """Context manager and decorator: record the graph again inside a ``no_grad`` block."""
+
+    def __enter__(self):
+        self.prev = state.grad_enabled
+        state.grad_enabled = True
+
+    def __exit__(self, *exc):
+        state.grad_enabled = self.prev
+
+
+def is_grad_enabled() -> bool:
+    """Whether ops record the graph now."""
+    return state.grad_enabled
+
+
+@contextlib.contextmanager
+def scope(*names: str):
+    """Push ``names`` onto the scope that every tensor made inside records.
+
+    >>> import tinygrad_rnn as tg
+    >>> with tg.scope("lstm", "t0"):
+    ...     y = tg.ones(2) * 2
+    >>> y.scope
+    ('lstm', 't0')
+    """
+    prev = state.scope
+    state.scope = prev + tuple(str(n) for n in names)
+    try:
+        yield state.scope
+    finally:
+        state.scope = prev
+
+
+def fit_to(g, like):
+    """Sum ``g`` over the axes that broadcasting added or stretched, and cast to ``like``'s dtype.
+
+    This is the one place where broadcast gradients are summed back: every op's ``backward`` may
+    return a gradient of the broadcast output shape, and the engine calls this to fit it to the
+    input tensor ``like``.
+    """
+    shape = like.shape
+    if g.shape != shape:
+        extra = g.ndim - len(shape)
+        if extra > 0:
+            g = g.sum(axis=tuple(range(extra)))
+        stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+        if stretched:
+            g = g.sum(axis=stretched, keepdims=True)
+        if g.shape != shape:  # pragma: no cover - an op returned a wrong shape
+            raise RuntimeError(f"gradient of shape {g.shape} cannot be fitted to shape {shape}")
+    if g.dtype != like.dtype:
+        g = g.astype(like.dtype)
+    return g
+
+
+def toposort(root) -> list:
+    """Op-made tensors that need a gradient, each after all of its parents (iterative DFS).
+
+    Leaves are left out: nothing flows out of them, so they take their gradient as it arrives.
+    """
+    order, visited = [], set()
+    stack = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        key = id(node)
+        if key in visited:
+            continue
+        visited.add(key)
+        stack.append((node, True))
+        for p in node.parents:
+            if p.op is not None and p.requires_grad and id(p) not in visited:
+                stack.append((p, False))
+    return order
+
+
+def run_backward(root, grad, retain_graph: bool = False, capture=None):
+    """Propagate ``grad`` (an array shaped like ``root``) from ``root`` to every tensor before it.
+
+    Without ``capture``, gradients accumulate into ``.grad`` of leaves with ``requires_grad``
+    and of tensors that called ``retain_grad()``. With ``capture`` (a list of tensors) nothing
+    is accumulated and the gradients of those tensors are returned, in order (``None`` where no
+    gradient reached them), as ``torch.autograd.grad`` does.
+    """
+    from .tensor import Tensor
+
+    if root.op is None:  # backward from a leaf: its gradient is the seed itself
+        order, grads = [], {}
+        leaf_grads = {id(root): (root, grad)}
+    else:
+        order, grads, leaf_grads = toposort(root), {id(root): grad}, {}
+    for t in reversed(order):
+        g = grads.pop(id(t), None)
+        if g is None:
+            continue
+        if t.retains_grad or capture is not None:
+            leaf_grads[id(t)] = (t, g)
+        op = t.op
+        if op.freed:
+            where = "/".join(t.scope) or "top level"
+            raise RuntimeError(
+                f"backward(): trying to backward through {type(op).__name__} (scope {where}) a "
+                "second time, but the arrays it saved were freed by the first backward(); "
+                "pass retain_graph=True to the first backward() to keep them")
+        if op.wants_needs:
+            op.needs = tuple(p.requires_grad for p in t.parents)
+        in_grads = op.backward(g)
+        if op.saved and not retain_graph:
+            op.free()
+        for p, pg in zip(t.parents, in_grads):
+            if pg is None or not p.requires_grad:
+                continue
+            if pg.shape != p.data.shape or pg.dtype is not p.data.dtype:
+                pg = fit_to(pg, p.data)
+            key = id(p)
+            if p.op is None:  # a leaf: sum its contributions
+                prev = leaf_grads.get(key)
+                leaf_grads[key] = (p, pg if prev is None else prev[1] + pg)
+            else:
+                prev = grads.get(key)
+                grads[key] = pg if prev is None else prev + pg
+    if capture is not None:
+        return [leaf_grads[id(t)][1] if id(t) in leaf_grads else None for t in capture]
+    for t, g in leaf_grads.values():
+        t.grad = Tensor(g.copy()) if t.grad is None else Tensor(t.grad.data + g)
+    return None
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph: bool = False):
+    """Gradients of ``outputs`` with respect to ``inputs``, without touching any ``.grad``.
+
+    Args:
+        outputs: a tensor (scalar unless ``grad_outputs`` is given).
+        inputs: a tensor or a sequence of tensors anywhere in the graph of ``outputs``.
+        grad_outputs: the upstream gradient (tensor or array) shaped like ``outputs``.
+        retain_graph: keep the saved arrays so that backward can run again.
+
+    Returns:
+        A tuple of tensors (``None`` where ``outputs`` does not depend on an input).
+    """
+    from .tensor import Tensor
+
+    single = isinstance(inputs, Tensor)
+    inputs = [inputs] if single else list(inputs)
+    g = outputs.initial_grad(grad_outputs)
+    found = run_backward(outputs, g, retain_graph=retain_graph, capture=inputs)
+    return tuple(None if a is None else Tensor(a.copy()) for a in found)
+

@@ -1,0 +1,92 @@
+"""Which array module holds a tensor's data: NumPy on ``"cpu"``, CuPy on ``"cuda"``.
+
+This is the lowest layer of the package. Everything above it asks for the array module of the
+arrays it holds (the ``xp`` idiom of Chainer) and never names NumPy or CuPy directly, so one
+code path serves both devices. CuPy is imported only when ``"cuda"`` is first asked for.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import cuda
+
+DEVICES = ("cpu", "cuda")
+
+
+class DeviceError(RuntimeError):
+    """An op was given tensors on different devices, or a device that cannot be used."""
+
+
+def check_device(device: str) -> str:
+    """Return ``device`` if it names a known device, else raise ``ValueError``."""
+    if device not in DEVICES:
+        raise ValueError(f"unknown device {device!r}: expected one of {', '.join(DEVICES)}")
+    return device
+
+
+def xp_for(device: str):
+    """The array module of ``device``: ``numpy`` for ``"cpu"``, ``cupy`` for ``"cuda"``."""
+    if check_device(device) == "cpu":
+        return np
+    return cuda.cupy()
+
+
+def get_array_module(a):
+    """The array module that ``a`` belongs to (``numpy`` or ``cupy``)."""
+    if a.__class__ is np.ndarray:
+        return np
+    if is_cupy_array(a):
+        return cuda.cupy()
+    return np
+
+
+def is_cupy_array(a) -> bool:
+    """Whether ``a`` is a CuPy array (checked without importing CuPy)."""
+    return type(a).__module__.partition(".")[0] == "cupy"
+
+
+def device_of(a) -> str:
+    """``"cuda"`` for a CuPy array, ``"cpu"`` for anything else (NumPy arrays, lists, numbers)."""
+    return "cuda" if is_cupy_array(a) else "cpu"
+
+
+def to_device(a, device: str):
+    """Copy array ``a`` to ``device`` (no copy when it is already there)."""
+    if device_of(a) == check_device(device):
+        return a
+    if device == "cpu":
+        return a.get()
+    return xp_for("cuda").asarray(a)
+
+
+def to_numpy(a) -> np.ndarray:
+    """A host NumPy array with the contents of ``a``."""
+    return a.get() if is_cupy_array(a) else np.asarray(a)
+
+
+_constants: dict = {}
+
+
+def constant(value, like):
+    """``value`` as a 0-d array of ``like``'s dtype and device, cached.
+
+    NumPy multiplies an array by a 0-d array of its own dtype about twice as fast as by a Python
+    float, and recurrent cells use the same few constants (``1 - z``, ``* 0.5``) at every step.
+    """
+    key = (value, like.dtype, like.__class__)
+    c = _constants.get(key)
+    if c is None:
+        if len(_constants) >= 4096:
+            _constants.clear()
+        c = _constants[key] = get_array_module(like).asarray(value, dtype=like.dtype)
+    return c
+
+
+def scatter_add(xp, target, index, values) -> None:
+    """``target[index] += values`` where repeated indices add up (``np.add.at``)."""
+    if xp is np:
+        np.add.at(target, index, values)
+    else:  # pragma: no cover - needs a GPU
+        import cupyx
+
+        cupyx.scatter_add(target, index, values)

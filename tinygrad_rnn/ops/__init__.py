@@ -1,0 +1,19 @@
+"""The primitives: every differentiable operation of the engine is one :class:`Op` here.
+
+Composite functions (softmax, losses, cells) are built from these and never define gradients
+of their own. ``PRIMITIVES`` lists them all; the test suite checks each one's gradient.
+"""
+from .base import Op, ScalarOp
+from .binary import Add, Div, Maximum, Mul, Pow, Sub, Where
+from .matmul import MatMul
+from .movement import Concat, Index, Reshape, Stack, Transpose
+from .reduce import Max, Mean, Sum
+from .scalar import AddScalar, DivScalar, MulScalar, PowScalar, RDivScalar, RPowScalar, RSubScalar
+from .unary import Abs, Cast, Clip, Exp, Log, Neg, Relu, Sigmoid, Sqrt, Tanh, ToDevice
+
+PRIMITIVES = (Add, Sub, Mul, Div, Pow, Maximum, Where, AddScalar, RSubScalar, MulScalar,
+              DivScalar, RDivScalar, PowScalar, RPowScalar, MatMul, Neg, Exp, Log, Tanh, Sigmoid,
+              Relu, Abs, Sqrt, Clip, Cast, ToDevice, Sum, Mean, Max, Reshape, Transpose, Index,
+              Concat, Stack)
+
+__all__ = ["Op", "ScalarOp", "PRIMITIVES"] + [op.__name__ for op in PRIMITIVES]

@@ -1,0 +1,99 @@
+"""The base of every primitive: :class:`Op`.
+
+An op is one small class. ``forward`` works on raw arrays (NumPy or CuPy, taken from its inputs)
+and saves what its gradient needs with :meth:`Op.save`; ``backward`` receives the upstream
+gradient ``g`` of the output and returns one gradient per input (``None`` for an input that gets
+none). ``backward`` may return a gradient of the broadcast output shape: the engine sums it back
+(:func:`tinygrad_rnn.autograd.fit_to`). ``backward`` never writes into ``g``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import state
+from ..backend import DeviceError
+from ..tensor import Tensor
+
+
+class Op:
+    """A differentiable primitive; subclasses define ``forward`` and ``backward``."""
+
+    saved: tuple = ()
+    freed = False
+    wants_needs = False  # set True to receive ``self.needs`` (which inputs need a gradient)
+    needs: tuple = ()
+
+    def save(self, *arrays) -> None:
+        """Keep ``arrays`` for ``backward`` (released after it unless ``retain_graph``)."""
+        self.saved = arrays
+
+    def free(self) -> None:
+        """Release the saved arrays; a second backward through this op then raises."""
+        if self.saved:
+            self.saved = ()
+            self.freed = True
+
+    def forward(self, *arrays, **attrs):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def backward(self, g):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *inputs, **attrs):
+        """Run the op on tensors ``inputs`` and record it in the graph when a gradient is needed."""
+        op = cls()
+        if len(inputs) == 1:
+            x = inputs[0]
+            try:
+                out = op.forward(x.data, **attrs) if attrs else op.forward(x.data)
+            except Exception as e:
+                raise op_error(cls, inputs, e) from e
+            needs_grad = x.requires_grad
+        else:
+            kind = inputs[0].data.__class__
+            for t in inputs:
+                if t.data.__class__ is not kind and t.device != inputs[0].device:
+                    raise op_error(cls, inputs, None)
+            try:
+                out = op.forward(*[t.data for t in inputs], **attrs)
+            except Exception as e:
+                raise op_error(cls, inputs, e) from e
+            needs_grad = any(t.requires_grad for t in inputs)
+        if out.__class__ is not np.ndarray and isinstance(out, np.generic):
+            out = np.asarray(out)  # NumPy returns scalars from 0-d ufuncs and full reductions
+        if needs_grad and state.grad_enabled:
+            return Tensor(out, True, op, inputs)
+        return Tensor(out)
+
+
+class ScalarOp(Op):
+    """An op of one tensor and one Python number ``c``: ``forward(x, c)``.
+
+    Its ``apply(x, c)`` takes the number positionally (no keyword packing: these ops run at
+    every step of every recurrent cell, so their call overhead matters).
+    """
+
+    @classmethod
+    def apply(cls, x, c):
+        op = cls()
+        try:
+            out = op.forward(x.data, c)
+        except Exception as e:
+            raise op_error(cls, (x,), e) from e
+        if out.__class__ is not np.ndarray and isinstance(out, np.generic):
+            out = np.asarray(out)
+        if x.requires_grad and state.grad_enabled:
+            return Tensor(out, True, op, (x,))
+        return Tensor(out)
+
+
+def op_error(cls, inputs, cause: Exception) -> Exception:
+    """A clear error for a failed forward: names the op, the shapes and, if mixed, the devices."""
+    name = cls.__name__
+    devices = [t.device for t in inputs]
+    if len(set(devices)) > 1:
+        return DeviceError(f"{name}: tensors are on different devices ({', '.join(devices)}); "
+                           "move them to one device with .to(device) first")
+    shapes = " and ".join(str(tuple(t.shape)) for t in inputs)
+    return ValueError(f"{name}: cannot apply to shapes {shapes}: {cause}")

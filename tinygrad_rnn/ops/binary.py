@@ -1,0 +1,101 @@
+"""Elementwise primitives of two inputs (broadcasting; the engine sums gradients back)."""
+from __future__ import annotations
+
+from ..backend import get_array_module
+from .base import Op
+
+
+class Add(Op):
+    """z = x + y;  dx = g, dy = g."""
+
+    def forward(self, x, y):
+        return x + y
+
+    def backward(self, g):
+        return g, g
+
+
+class Sub(Op):
+    """z = x - y;  dx = g, dy = -g."""
+
+    def forward(self, x, y):
+        return x - y
+
+    def backward(self, g):
+        return g, -g
+
+
+class Mul(Op):
+    """z = x * y;  dx = g * y, dy = g * x."""
+
+    def forward(self, x, y):
+        self.save(x, y)
+        return x * y
+
+    def backward(self, g):
+        x, y = self.saved
+        return g * y, g * x
+
+
+class Div(Op):
+    """z = x / y;  dx = g / y, dy = -g * z / y."""
+
+    def forward(self, x, y):
+        z = x / y
+        self.save(y, z)
+        return z
+
+    def backward(self, g):
+        y, z = self.saved
+        gx = g / y
+        return gx, -gx * z
+
+
+class Pow(Op):
+    """z = x ** y;  dx = g * y * x ** (y - 1), dy = g * z * log(x) (0 where x = 0)."""
+
+    wants_needs = True
+
+    def forward(self, x, y):
+        z = x ** y
+        self.save(x, y, z)
+        return z
+
+    def backward(self, g):
+        x, y, z = self.saved
+        xp = get_array_module(x)
+        gx = g * y * x ** (y - 1) if self.needs[0] else None
+        gy = None
+        if self.needs[1]:
+            with xp.errstate(divide="ignore", invalid="ignore"):
+                gy = g * xp.where(x == 0, 0, z * xp.log(xp.where(x == 0, 1, x)))
+        return gx, gy
+
+
+class Maximum(Op):
+    """z = max(x, y);  the gradient goes to the larger input, halved between ties (as torch)."""
+
+    def forward(self, x, y):
+        self.save(x, y)
+        return get_array_module(x).maximum(x, y)
+
+    def backward(self, g):
+        x, y = self.saved
+        share = (x > y) + 0.5 * (x == y)
+        return g * share.astype(g.dtype), g * (1 - share).astype(g.dtype)
+
+
+class Where(Op):
+    """z = cond ? x : y (cond is not differentiated);  dx = g * cond, dy = g * (not cond)."""
+
+    def forward(self, x, y, cond):
+        xp = get_array_module(x)
+        cond = xp.asarray(cond, dtype=bool)
+        self.save(cond)
+        return xp.where(cond, x, y)
+
+    def backward(self, g):
+        (cond,) = self.saved
+        zero = g.dtype.type(0)
+        xp = get_array_module(g)
+        return xp.where(cond, g, zero), xp.where(cond, zero, g)

@@ -1,0 +1,39 @@
+"""Matrix product, with NumPy's ``matmul`` rules (1-D operands, broadcast batch dimensions)."""
+from __future__ import annotations
+
+from .base import Op
+
+
+class MatMul(Op):
+    """z = x @ y;  dx = g @ y^T, dy = x^T @ g (batch dimensions summed back by the engine)."""
+
+    wants_needs = True
+
+    def forward(self, x, y):
+        if x.ndim == 0 or y.ndim == 0:
+            raise ValueError("matmul needs operands with at least one dimension")
+        if x.shape[-1] != y.shape[-2 if y.ndim > 1 else 0]:
+            raise ValueError(f"inner dimensions differ: {x.shape[-1]} and "
+                             f"{y.shape[-2 if y.ndim > 1 else 0]}")
+        self.save(x, y)
+        return x @ y
+
+    def backward(self, g):
+        x, y = self.saved
+        # a 1-D operand is a row (x) or a column (y) vector for the product; restore it at the end
+        x2 = x[None, :] if x.ndim == 1 else x
+        y2 = y[:, None] if y.ndim == 1 else y
+        if y.ndim == 1:
+            g = g[..., None]
+        if x.ndim == 1:
+            g = g[..., None, :]
+        gx = gy = None
+        if self.needs[0]:
+            gx = g @ y2.swapaxes(-1, -2)
+            if x.ndim == 1:
+                gx = gx[..., 0, :]
+        if self.needs[1]:
+            gy = x2.swapaxes(-1, -2) @ g
+            if y.ndim == 1:
+                gy = gy[..., 0]
+        return gx, gy

@@ -1,0 +1,86 @@
+"""Primitives that move, select or join elements without arithmetic."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..backend import get_array_module, scatter_add
+from .base import Op
+
+
+class Reshape(Op):
+    """y = x.reshape(shape);  dx = g.reshape(x.shape)."""
+
+    def forward(self, x, shape):
+        self.shape = x.shape
+        return x.reshape(shape)
+
+    def backward(self, g):
+        return (g.reshape(self.shape),)
+
+
+class Transpose(Op):
+    """y = x.transpose(axes);  dx = g.transpose(inverse of axes)."""
+
+    def forward(self, x, axes):
+        self.inverse = tuple(np.argsort(axes))
+        return x.transpose(axes)
+
+    def backward(self, g):
+        return (g.transpose(self.inverse),)
+
+
+def has_array(key) -> bool:
+    """Whether an index uses integer or boolean arrays (advanced indexing)."""
+    keys = key if isinstance(key, tuple) else (key,)
+    return any(hasattr(k, "shape") and k.ndim > 0 or isinstance(k, list) for k in keys)
+
+
+class Index(Op):
+    """y = x[key] (basic or integer-array indexing);  dx = zeros with g scatter-added at key."""
+
+    def forward(self, x, key):
+        xp = get_array_module(x)
+        if xp is not np:  # pragma: no cover - needs a GPU: index arrays must live there too
+            key = tuple(xp.asarray(k) if isinstance(k, np.ndarray) else k for k in key) \
+                if isinstance(key, tuple) else xp.asarray(key) if isinstance(key, np.ndarray) else key
+        self.shape, self.dtype, self.key = x.shape, x.dtype, key
+        return x[key]
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        gx = xp.zeros(self.shape, dtype=g.dtype)
+        if has_array(self.key):
+            scatter_add(xp, gx, self.key, g)  # repeated indices must add up
+        else:
+            gx[self.key] = g
+        return (gx,)
+
+
+class Concat(Op):
+    """y = concatenate(xs, axis);  dx_k = the slice of g that came from x_k."""
+
+    def forward(self, *xs, axis=0):
+        self.axis = axis
+        self.sizes = [x.shape[axis] for x in xs]
+        return get_array_module(xs[0]).concatenate(xs, axis=axis)
+
+    def backward(self, g):
+        axis = self.axis % g.ndim
+        out, start = [], 0
+        for s in self.sizes:
+            out.append(g[(slice(None),) * axis + (slice(start, start + s),)])
+            start += s
+        return out
+
+
+class Stack(Op):
+    """y = stack(xs, axis);  dx_k = g[..., k, ...] along ``axis``."""
+
+    def forward(self, *xs, axis=0):
+        self.axis = axis
+        self.n = len(xs)
+        return get_array_module(xs[0]).stack(xs, axis=axis)
+
+    def backward(self, g):
+        axis = self.axis % g.ndim
+        return [g[(slice(None),) * axis + (k,)] for k in range(self.n)]

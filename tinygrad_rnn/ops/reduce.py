@@ -1,0 +1,63 @@
+"""Reductions over axes: ``axis`` is ``None`` (all axes) or a sorted tuple of axes."""
+from __future__ import annotations
+
+import math
+
+from ..backend import get_array_module
+from .base import Op
+
+
+def expand_back(g, shape, axis, keepdims):
+    """``g`` (a reduced gradient) with the reduced axes put back as size 1, ready to broadcast."""
+    if keepdims:
+        return g
+    if axis is None:
+        return g.reshape((1,) * len(shape))
+    return get_array_module(g).expand_dims(g, axis)
+
+
+def reduced_shape(shape, axis):
+    """The shape left after reducing ``axis`` away (keepdims=False)."""
+    return () if axis is None else tuple(n for i, n in enumerate(shape) if i not in axis)
+
+
+class Sum(Op):
+    """y = sum(x, axis);  dx = g broadcast back over the summed axes."""
+
+    def forward(self, x, axis=None, keepdims=False):
+        self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
+        return x.sum(axis=axis, keepdims=keepdims)
+
+    def backward(self, g):
+        g = expand_back(g, self.shape, self.axis, self.keepdims)
+        return (get_array_module(g).broadcast_to(g, self.shape),)
+
+
+class Mean(Op):
+    """y = mean(x, axis);  dx = g / n broadcast back, n the number of averaged elements."""
+
+    def forward(self, x, axis=None, keepdims=False):
+        self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
+        self.n = x.size if axis is None else math.prod(x.shape[a] for a in axis)
+        return x.mean(axis=axis, keepdims=keepdims)
+
+    def backward(self, g):
+        g = expand_back(g, self.shape, self.axis, self.keepdims) / g.dtype.type(self.n)
+        return (get_array_module(g).broadcast_to(g, self.shape),)
+
+
+class Max(Op):
+    """y = max(x, axis);  dx = g at the maxima, shared equally between ties (as torch.amax)."""
+
+    def forward(self, x, axis=None, keepdims=False):
+        if x.size == 0:
+            raise ValueError("max() of an empty tensor")
+        y = x.max(axis=axis, keepdims=True)
+        mask = (x == y).astype(x.dtype)
+        self.save(mask / mask.sum(axis=axis, keepdims=True))
+        self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
+        return y if keepdims else y.reshape(reduced_shape(x.shape, axis))
+
+    def backward(self, g):
+        (share,) = self.saved
+        return (expand_back(g, self.shape, self.axis, self.keepdims) * share,)

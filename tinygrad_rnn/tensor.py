@@ -1,0 +1,420 @@
+"""``Tensor``: one array (NumPy or CuPy), and how it was made.
+
+A tensor made by an op records that op, its parents (a tuple, so graphs are deterministic) and
+the scope it was made in. ``backward()`` hands the graph to :mod:`tinygrad_rnn.autograd`.
+Operators delegate to the primitives in :mod:`tinygrad_rnn.ops`.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import backend
+from .autograd import run_backward, state
+
+
+class Tensor:
+    """An array with an optional gradient and the record of the op that made it.
+
+    Attributes:
+        data: the raw array (``numpy.ndarray`` on ``"cpu"``, ``cupy.ndarray`` on ``"cuda"``).
+        grad: a :class:`Tensor` holding the accumulated gradient, or ``None``.
+        requires_grad: whether gradients flow to this tensor.
+        op: the primitive that made this tensor (``None`` for leaves).
+        parents: the tensors ``op`` was applied to (a tuple).
+        name: an optional label (used by graph drawing).
+        scope: the names pushed by ``tg.scope`` and module calls when it was made.
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "data",
+        "grad",
+        "name",
+        "op",
+        "parents",
+        "requires_grad",
+        "retains_grad",
+        "scope",
+    )
+    __array_ufunc__ = None  # NumPy defers to our reflected operators: ndarray + Tensor -> Tensor
+
+    def __init__(self, data, requires_grad: bool = False, op=None, parents: tuple = (),
+                 name: str | None = None):
+        self.data = data
+        self.grad = None
+        self.requires_grad = requires_grad
+        self.op = op
+        self.parents = parents
+        self.name = name
+        self.scope = state.scope
+        self.retains_grad = False
+
+    # ---- properties -------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def device(self) -> str:
+        return backend.device_of(self.data)
+
+    @property
+    def xp(self):
+        """The array module of ``data`` (``numpy`` or ``cupy``)."""
+        return backend.get_array_module(self.data)
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.op is None
+
+    @property
+    def T(self) -> Tensor:
+        return self.transpose()
+
+    def __repr__(self) -> str:
+        body = np.array2string(backend.to_numpy(self.data), separator=", ", precision=4,
+                               prefix="tensor(")
+        extra = f", dtype={self.dtype}"
+        if self.device != "cpu":
+            extra += f", device='{self.device}'"
+        if self.op is not None:
+            extra += f", op={type(self.op).__name__}"
+        elif self.requires_grad:
+            extra += ", requires_grad=True"
+        return f"tensor({body}{extra})"
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def __bool__(self) -> bool:
+        if self.size != 1:
+            raise ValueError(f"the truth value of a tensor of shape {self.shape} is ambiguous")
+        return bool(self.data)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __array__(self, dtype=None, copy=None):
+        a = self.numpy()
+        return a if dtype is None else a.astype(dtype)
+
+    # ---- conversion --------------------------------------------------------------------
+    def numpy(self) -> np.ndarray:
+        """The data as a host NumPy array (a copy when the tensor is on the GPU)."""
+        return backend.to_numpy(self.data)
+
+    def item(self):
+        """The single value of a one-element tensor as a Python number."""
+        if self.size != 1:
+            raise ValueError(f"item(): tensor of shape {self.shape} has {self.size} elements, not 1")
+        return self.data.item()
+
+    def tolist(self):
+        return self.numpy().tolist()
+
+    def to(self, device: str | None = None, dtype=None) -> Tensor:
+        """This tensor on ``device`` and/or in ``dtype`` (differentiable)."""
+        out = self
+        if dtype is not None and np.dtype(dtype) != self.dtype:
+            out = out.astype(dtype)
+        if device is not None and backend.check_device(device) != out.device:
+            out = ops.ToDevice.apply(out, device=device)
+        return out
+
+    def cpu(self) -> Tensor:
+        return self.to("cpu")
+
+    def cuda(self) -> Tensor:
+        return self.to("cuda")
+
+    def detach(self) -> Tensor:
+        """A new leaf sharing this tensor's data, cut from the graph (as ``torch.detach``)."""
+        return Tensor(self.data, name=self.name)
+
+    def astype(self, dtype) -> Tensor:
+        """This tensor converted to ``dtype``; the gradient is converted back."""
+        return ops.Cast.apply(self, dtype=np.dtype(dtype))
+
+    # ---- autograd ----------------------------------------------------------------------
+    def initial_grad(self, grad=None):
+        """The array that starts a backward pass from this tensor (checked against its shape)."""
+        if not self.requires_grad:
+            raise RuntimeError("backward(): this tensor does not require grad: it was not "
+                               "computed from any tensor with requires_grad=True")
+        if grad is None:
+            if self.size != 1:
+                raise RuntimeError(f"backward(): grad can be implicitly created only for a "
+                                   f"scalar output, but this tensor has shape {self.shape}; "
+                                   "pass grad= with the same shape")
+            return self.xp.ones_like(self.data)
+        g = grad.data if isinstance(grad, Tensor) else self.xp.asarray(grad, dtype=self.dtype)
+        if g.shape != self.shape:
+            raise RuntimeError(f"backward(): grad has shape {g.shape} but the tensor has shape "
+                               f"{self.shape}")
+        if backend.device_of(g) != self.device:
+            raise backend.DeviceError(f"backward(): grad is on {backend.device_of(g)} but the "
+                                      f"tensor is on {self.device}")
+        return g
+
+    def backward(self, grad=None, retain_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) into ``.grad`` of every leaf that requires grad.
+
+        Args:
+            grad: the upstream gradient, needed when this tensor is not a scalar.
+            retain_graph: keep the arrays the ops saved, so that backward can run again.
+        """
+        run_backward(self, self.initial_grad(grad), retain_graph=retain_graph)
+
+    def retain_grad(self) -> Tensor:
+        """Keep the gradient of this non-leaf tensor in ``.grad`` after ``backward()``."""
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad(): this tensor does not require grad")
+        self.retains_grad = True
+        return self
+
+    def zero_grad(self) -> None:
+        """Forget the accumulated gradient (``.grad = None``)."""
+        self.grad = None
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set ``requires_grad`` on a leaf in place and return it."""
+        if self.op is not None:
+            raise RuntimeError("requires_grad_(): only leaf tensors can change requires_grad; "
+                               "use detach() first")
+        if requires_grad and self.dtype.kind not in "fc":
+            raise TypeError(f"only floating-point tensors can require gradients, not {self.dtype}")
+        self.requires_grad = requires_grad
+        return self
+
+    # ---- arithmetic --------------------------------------------------------------------
+    def lift(self, value) -> Tensor:
+        """``value`` as a tensor on this tensor's device; a Python scalar takes this dtype."""
+        if isinstance(value, Tensor):
+            return value
+        xp = self.xp
+        if isinstance(value, (bool, int, float)):
+            kind = self.dtype.kind
+            if kind in "fc" or (isinstance(value, int) and kind in "iub"):
+                return Tensor(xp.asarray(value, dtype=self.dtype))
+            return Tensor(xp.asarray(value, dtype=np.float32))
+        return Tensor(xp.asarray(value))
+
+    def scalar(self, value):
+        """``value`` as a Python number that keeps this tensor's dtype, or ``None``."""
+        kind = value.__class__
+        if kind is float:
+            return value if self.data.dtype.kind in "fc" else None
+        if kind is int or kind is bool:
+            return value
+        if isinstance(value, np.generic) and value.dtype.kind in "biuf":
+            return self.scalar(value.item())
+        return None
+
+    def __add__(self, other):
+        c = self.scalar(other)
+        if c is None:
+            return ops.Add.apply(self, self.lift(other))
+        return ops.AddScalar.apply(self, c)
+
+    def __radd__(self, other):
+        c = self.scalar(other)
+        if c is None:
+            return ops.Add.apply(self.lift(other), self)
+        return ops.AddScalar.apply(self, c)
+
+    def __sub__(self, other):
+        c = self.scalar(other)
+        if c is None:
+            return ops.Sub.apply(self, self.lift(other))
+        return ops.AddScalar.apply(self, -c)
+
+    def __rsub__(self, other):
+        c = self.scalar(other)
+        if c is None:
+            return ops.Sub.apply(self.lift(other), self)
+        return ops.RSubScalar.apply(self, c)
+
+    def __mul__(self, other):
+        c = self.scalar(other)
+        if c is None:
+            return ops.Mul.apply(self, self.lift(other))
+        return ops.MulScalar.apply(self, c)
+
+    def __rmul__(self, other):
+        c = self.scalar(other)
+        if c is None:
+            return ops.Mul.apply(self.lift(other), self)
+        return ops.MulScalar.apply(self, c)
+
+    def __truediv__(self, other):
+        x = self if self.data.dtype.kind in "fc" else self.astype(np.float32)
+        c = x.scalar(other)
+        if c is None:
+            return ops.Div.apply(x, x.lift(other))
+        return ops.DivScalar.apply(x, c)
+
+    def __rtruediv__(self, other):
+        x = self if self.data.dtype.kind in "fc" else self.astype(np.float32)
+        c = x.scalar(other)
+        if c is None:
+            return ops.Div.apply(x.lift(other), x)
+        return ops.RDivScalar.apply(x, c)
+
+    def __pow__(self, other):
+        c = self.scalar(other)
+        if c is None:
+            return ops.Pow.apply(self, self.lift(other))
+        return ops.PowScalar.apply(self, c)
+
+    def __rpow__(self, other):
+        c = self.scalar(other)
+        if c is None:
+            return ops.Pow.apply(self.lift(other), self)
+        return ops.RPowScalar.apply(self, c)
+
+    def __matmul__(self, other):
+        return ops.MatMul.apply(self, self.lift(other))
+
+    def __rmatmul__(self, other):
+        return ops.MatMul.apply(self.lift(other), self)
+
+    def __neg__(self):
+        return ops.Neg.apply(self)
+
+    def __getitem__(self, key):
+        return ops.Index.apply(self, key=unwrap_index(key))
+
+    # comparisons give boolean tensors outside the graph (useful for tg.where and masks);
+    # == and != keep Python's identity meaning, so tensors can be dict keys and set members.
+    def __lt__(self, other):
+        return Tensor(self.data < self.lift(other).data)
+
+    def __le__(self, other):
+        return Tensor(self.data <= self.lift(other).data)
+
+    def __gt__(self, other):
+        return Tensor(self.data > self.lift(other).data)
+
+    def __ge__(self, other):
+        return Tensor(self.data >= self.lift(other).data)
+
+    __hash__ = object.__hash__
+
+    # ---- functions as methods ----------------------------------------------------------
+    def exp(self):
+        return ops.Exp.apply(self)
+
+    def log(self):
+        return ops.Log.apply(self)
+
+    def tanh(self):
+        return ops.Tanh.apply(self)
+
+    def sigmoid(self):
+        return ops.Sigmoid.apply(self)
+
+    def relu(self):
+        return ops.Relu.apply(self)
+
+    def abs(self):
+        return ops.Abs.apply(self)
+
+    def sqrt(self):
+        return ops.Sqrt.apply(self)
+
+    def clip(self, lo=None, hi=None):
+        """Values limited to ``[lo, hi]``; the gradient passes where the value was inside."""
+        return ops.Clip.apply(self, lo=lo, hi=hi)
+
+    def sum(self, axis=None, keepdims: bool = False):
+        return ops.Sum.apply(self, axis=normalize_axis(axis, self.ndim), keepdims=keepdims)
+
+    def mean(self, axis=None, keepdims: bool = False):
+        return ops.Mean.apply(self, axis=normalize_axis(axis, self.ndim), keepdims=keepdims)
+
+    def max(self, axis=None, keepdims: bool = False):
+        """Largest values along ``axis``; tied maxima share the gradient equally."""
+        return ops.Max.apply(self, axis=normalize_axis(axis, self.ndim), keepdims=keepdims)
+
+    def reshape(self, *shape):
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return ops.Reshape.apply(self, shape=shape)
+
+    def transpose(self, *axes):
+        """Axes permuted as NumPy's ``transpose`` (reversed when none are given)."""
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        if not axes:
+            axes = tuple(reversed(range(self.ndim)))
+        return ops.Transpose.apply(self, axes=tuple(a % self.ndim for a in axes))
+
+    def split(self, sizes, axis: int = 0) -> list:
+        """Pieces along ``axis``: of ``sizes`` each (an int) or of the listed sizes (as torch)."""
+        n = self.shape[axis]
+        if isinstance(sizes, int):
+            if sizes <= 0:
+                raise ValueError(f"split(): size must be positive, got {sizes}")
+            sizes = [min(sizes, n - s) for s in range(0, n, sizes)]
+        elif sum(sizes) != n:
+            raise ValueError(f"split(): sizes {list(sizes)} do not add up to {n}, the length of "
+                             f"axis {axis} of shape {self.shape}")
+        axis = axis % self.ndim
+        pieces, start = [], 0
+        for s in sizes:
+            key = (slice(None),) * axis + (slice(start, start + s),)
+            pieces.append(self[key])
+            start += s
+        return pieces
+
+    def chunk(self, n: int, axis: int = 0) -> list:
+        """``n`` pieces along ``axis`` (the last one smaller if it does not divide, as torch)."""
+        if n <= 0:
+            raise ValueError(f"chunk(): number of chunks must be positive, got {n}")
+        length = self.shape[axis]
+        return self.split(max(1, -(-length // n)), axis)
+
+
+def normalize_axis(axis, ndim: int):
+    """``axis`` as a tuple of non-negative ints, or ``None`` for all axes."""
+    if axis is None:
+        return None
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    for a in axes:
+        if not -ndim <= a < max(ndim, 1):
+            raise ValueError(f"axis {a} is out of range for a tensor with {ndim} dimensions")
+    return tuple(sorted(a % max(ndim, 1) for a in axes))
+
+
+def unwrap_index(key):
+    """An index with tensors replaced by their arrays (integer-array and boolean indexing)."""
+    if isinstance(key, Tensor):
+        return key.data
+    if isinstance(key, tuple):
+        return tuple(k.data if isinstance(k, Tensor) else k for k in key)
+    if isinstance(key, list):
+        return np.asarray(key)
+    return key
+
+
+from . import ops

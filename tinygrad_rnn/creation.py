@@ -46,7 +46,11 @@ def tensor(data, *, dtype=None, device: str = "cpu", requires_grad: bool = False
         data = data.data
     if backend.is_cupy_array(data):
         data = backend.to_numpy(data)
-    array = np.array(data, copy=True)
+    try:
+        array = np.array(data, copy=True)
+    except ValueError as e:
+        raise TypeError(f"tensor(): cannot make a tensor from ragged {type(data).__name__} "
+                        f"data: {e}") from e
     if array.dtype == object:
         raise TypeError(f"tensor(): cannot make a tensor from {type(data).__name__} data "
                         "(ragged lists or non-numeric values)")

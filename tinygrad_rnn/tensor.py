@@ -219,78 +219,84 @@ class Tensor:
             return Tensor(xp.asarray(value, dtype=np.float32))
         return Tensor(xp.asarray(value))
 
-    def scalar(self, value):
-        """``value`` as a Python number that keeps this tensor's dtype, or ``None``."""
+    def with_scalar(self, value):
+        """``(x, c)``: ``c`` is ``value`` as a Python number (``None`` if it is not a number).
+
+        ``x`` is this tensor, or this tensor as float32 when an integer tensor meets a float, as
+        in PyTorch: a Python number never makes a float32 tensor float64.
+        """
         kind = value.__class__
         if kind is float:
-            return value if self.data.dtype.kind in "fc" else None
+            if self.data.dtype.kind in "fc":
+                return self, value
+            return self.astype(np.float32), value
         if kind is int or kind is bool:
-            return value
+            return self, value
         if isinstance(value, np.generic) and value.dtype.kind in "biuf":
-            return self.scalar(value.item())
-        return None
+            return self.with_scalar(value.item())
+        return self, None
 
     def __add__(self, other):
-        c = self.scalar(other)
+        x, c = self.with_scalar(other)
         if c is None:
-            return ops.Add.apply(self, self.lift(other))
-        return ops.AddScalar.apply(self, c)
+            return ops.Add.apply(x, x.lift(other))
+        return ops.AddScalar.apply(x, c)
 
     def __radd__(self, other):
-        c = self.scalar(other)
+        x, c = self.with_scalar(other)
         if c is None:
-            return ops.Add.apply(self.lift(other), self)
-        return ops.AddScalar.apply(self, c)
+            return ops.Add.apply(x.lift(other), x)
+        return ops.AddScalar.apply(x, c)
 
     def __sub__(self, other):
-        c = self.scalar(other)
+        x, c = self.with_scalar(other)
         if c is None:
-            return ops.Sub.apply(self, self.lift(other))
-        return ops.AddScalar.apply(self, -c)
+            return ops.Sub.apply(x, x.lift(other))
+        return ops.AddScalar.apply(x, -c)
 
     def __rsub__(self, other):
-        c = self.scalar(other)
+        x, c = self.with_scalar(other)
         if c is None:
-            return ops.Sub.apply(self.lift(other), self)
-        return ops.RSubScalar.apply(self, c)
+            return ops.Sub.apply(x.lift(other), x)
+        return ops.RSubScalar.apply(x, c)
 
     def __mul__(self, other):
-        c = self.scalar(other)
+        x, c = self.with_scalar(other)
         if c is None:
-            return ops.Mul.apply(self, self.lift(other))
-        return ops.MulScalar.apply(self, c)
+            return ops.Mul.apply(x, x.lift(other))
+        return ops.MulScalar.apply(x, c)
 
     def __rmul__(self, other):
-        c = self.scalar(other)
+        x, c = self.with_scalar(other)
         if c is None:
-            return ops.Mul.apply(self.lift(other), self)
-        return ops.MulScalar.apply(self, c)
+            return ops.Mul.apply(x.lift(other), x)
+        return ops.MulScalar.apply(x, c)
 
     def __truediv__(self, other):
         x = self if self.data.dtype.kind in "fc" else self.astype(np.float32)
-        c = x.scalar(other)
+        x, c = x.with_scalar(other)
         if c is None:
             return ops.Div.apply(x, x.lift(other))
         return ops.DivScalar.apply(x, c)
 
     def __rtruediv__(self, other):
         x = self if self.data.dtype.kind in "fc" else self.astype(np.float32)
-        c = x.scalar(other)
+        x, c = x.with_scalar(other)
         if c is None:
             return ops.Div.apply(x.lift(other), x)
         return ops.RDivScalar.apply(x, c)
 
     def __pow__(self, other):
-        c = self.scalar(other)
+        x, c = self.with_scalar(other)
         if c is None:
-            return ops.Pow.apply(self, self.lift(other))
-        return ops.PowScalar.apply(self, c)
+            return ops.Pow.apply(x, x.lift(other))
+        return ops.PowScalar.apply(x, c)
 
     def __rpow__(self, other):
-        c = self.scalar(other)
+        x, c = self.with_scalar(other)
         if c is None:
-            return ops.Pow.apply(self.lift(other), self)
-        return ops.RPowScalar.apply(self, c)
+            return ops.Pow.apply(x.lift(other), x)
+        return ops.RPowScalar.apply(x, c)
 
     def __matmul__(self, other):
         return ops.MatMul.apply(self, self.lift(other))

@@ -1,6 +1,8 @@
 """Elementwise primitives of two inputs (broadcasting; the engine sums gradients back)."""
 from __future__ import annotations
 
+import numpy as np
+
 from ..backend import get_array_module
 from .base import Op
 
@@ -64,10 +66,11 @@ class Pow(Op):
     def backward(self, g):
         x, y, z = self.saved
         xp = get_array_module(x)
-        gx = g * y * x ** (y - 1) if self.needs[0] else None
-        gy = None
-        if self.needs[1]:
-            with xp.errstate(divide="ignore", invalid="ignore"):
+        gx = gy = None
+        with np.errstate(divide="ignore", invalid="ignore"):  # 0 ** negative is inf, as torch
+            if self.needs[0]:
+                gx = g * y * x ** (y - 1)
+            if self.needs[1]:
                 gy = g * xp.where(x == 0, 0, z * xp.log(xp.where(x == 0, 1, x)))
         return gx, gy
 

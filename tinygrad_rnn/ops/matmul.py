@@ -13,8 +13,8 @@ class MatMul(Op):
         if x.ndim == 0 or y.ndim == 0:
             raise ValueError("matmul needs operands with at least one dimension")
         if x.shape[-1] != y.shape[-2 if y.ndim > 1 else 0]:
-            raise ValueError(f"inner dimensions differ: {x.shape[-1]} and "
-                             f"{y.shape[-2 if y.ndim > 1 else 0]}")
+            raise ValueError(f"inner dimensions {x.shape[-1]} and "
+                             f"{y.shape[-2 if y.ndim > 1 else 0]} differ")
         self.save(x, y)
         return x @ y
 

@@ -1,6 +1,8 @@
 """Elementwise primitives of one input."""
 from __future__ import annotations
 
+import numpy as np
+
 from ..backend import device_of, get_array_module, to_device
 from .base import Op
 
@@ -54,12 +56,18 @@ class Tanh(Op):
 
 
 class Sigmoid(Op):
-    """y = 1 / (1 + exp(-x)), computed as (1 + tanh(x/2)) / 2 (no overflow);  dx = g * y * (1 - y)."""
+    """y = 1 / (1 + exp(-x));  dx = g * y * (1 - y).
+
+    exp(-x) overflows to inf for very negative x, and 1 / (1 + inf) = 0 is the right limit, so
+    the overflow warning is silenced; tiny values keep their full relative precision.
+    """
 
     def forward(self, x):
-        y = get_array_module(x).tanh(x * 0.5)
-        y *= 0.5
-        y += 0.5
+        xp = get_array_module(x)
+        with np.errstate(over="ignore"):
+            y = xp.exp(-x)
+        y += 1
+        xp.reciprocal(y, out=y)
         self.save(y)
         return y
 

@@ -1,0 +1,88 @@
+"""Primitive ops against PyTorch at the points where the gradient is a convention.
+
+Central differences cannot check ties, kinks and boundaries; there we follow torch exactly.
+"""
+import warnings
+
+import numpy as np
+import pytest
+
+import tinygrad_rnn as tg
+
+torch = pytest.importorskip("torch")
+
+
+def both(fn_tg, fn_torch, *arrays):
+    """Value and input gradients of sum(fn(...)) in tinygrad_rnn and in torch (float64)."""
+    xs = [tg.tensor(a, dtype=np.float64, requires_grad=True) for a in arrays]
+    ts = [torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in arrays]
+    y, ty = fn_tg(*xs), fn_torch(*ts)
+    y.sum().backward()
+    ty.sum().backward()
+    np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=1e-12, atol=1e-300)
+    for x, t in zip(xs, ts):
+        np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-12, atol=0)
+
+
+TIES = np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]])
+
+
+@pytest.mark.parametrize("axis", [None, 0, 1])
+def test_max_ties_share_gradient_like_amax(axis):
+    dims = tuple(range(2)) if axis is None else axis
+    both(lambda x: x.max(axis=axis), lambda t: torch.amax(t, dim=dims), TIES)
+
+
+def test_maximum_ties():
+    both(tg.maximum, torch.maximum, np.array([1.0, 2.0, 3.0]), np.array([1.0, 5.0, 0.0]))
+
+
+def test_relu_abs_at_zero():
+    x = np.array([-1.0, 0.0, 2.0])
+    both(lambda t: t.relu(), torch.relu, x)
+    both(lambda t: t.abs(), torch.abs, x)
+
+
+def test_clip_at_the_bounds():
+    both(lambda t: t.clip(-1.0, 1.0), lambda t: torch.clamp(t, -1.0, 1.0),
+         np.array([-2.0, -1.0, 0.0, 1.0, 2.0]))
+
+
+def test_sigmoid_and_tanh_at_extremes_are_finite_and_silent():
+    x = np.array([-1000.0, -50.0, 0.0, 50.0, 1000.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        both(lambda t: t.sigmoid(), torch.sigmoid, x)
+        both(lambda t: t.tanh(), torch.tanh, x)
+
+
+def test_pow_with_zero_base():
+    both(lambda a, b: a ** b, torch.pow, np.array([0.0, 2.0, 0.0]), np.array([2.0, 3.0, 0.5]))
+
+
+def test_where_and_broadcasting():
+    cond = np.array([True, False, True])
+    both(lambda a, b: tg.where(cond, a, b), lambda a, b: torch.where(torch.tensor(cond), a, b),
+         np.array([1.0, 2.0, 3.0]), np.array([[4.0], [5.0]]))
+
+
+def test_integer_array_index_with_repeats_scatter_adds():
+    idx = np.array([2, 0, 2, 2])
+    both(lambda a: a[idx] * tg.tensor([[1.0], [2.0], [3.0], [4.0]], dtype=np.float64),
+         lambda t: t[torch.tensor(idx)] * torch.tensor([[1.0], [2.0], [3.0], [4.0]],
+                                                        dtype=torch.float64),
+         np.arange(6.0).reshape(3, 2))
+
+
+def test_chunk_and_split_follow_torch():
+    x = tg.arange(10.0)
+    assert [p.shape for p in x.chunk(3)] == [tuple(p.shape) for p in torch.arange(10.0).chunk(3)]
+    assert [p.shape for p in x.split(4)] == [tuple(p.shape) for p in torch.arange(10.0).split(4)]
+    assert [p.shape for p in x.split([2, 8])] == [(2,), (8,)]
+
+
+def test_matmul_batched_values_and_gradients():
+    rng = np.random.default_rng(0)
+    both(lambda a, b: a @ b, torch.matmul, rng.standard_normal((2, 1, 3, 4)),
+         rng.standard_normal((5, 4, 2)))
+    both(lambda a, b: a @ b, torch.matmul, rng.standard_normal(4), rng.standard_normal((3, 4, 2)))

@@ -5,24 +5,25 @@ the op that made it; ``backward()`` runs reverse-mode automatic differentiation 
 """
 import numpy as _np
 
-from . import cuda, ops
+from . import cuda, nn, ops
 from .autograd import enable_grad, grad, is_grad_enabled, no_grad, scope
 from .backend import DeviceError
 from .creation import (
-                       arange,
-                       eye,
-                       full,
-                       ones,
-                       ones_like,
-                       rand,
-                       randn,
-                       tensor,
-                       uniform,
-                       zeros,
-                       zeros_like,
+    arange,
+    eye,
+    full,
+    ones,
+    ones_like,
+    rand,
+    randn,
+    tensor,
+    uniform,
+    zeros,
+    zeros_like,
 )
 from .functions import concat, maximum, stack, where
 from .gradcheck import GradcheckError, gradcheck
+from .nn import functional as F
 from .random import manual_seed
 from .serialization import CheckpointError, load, save
 from .tensor import Tensor
@@ -33,39 +34,9 @@ int32, int64 = _np.int32, _np.int64
 __version__ = "0.1.0"
 
 __all__ = [
-                       "CheckpointError",
-                       "DeviceError",
-                       "GradcheckError",
-                       "Tensor",
-                       "arange",
-                       "concat",
-                       "cuda",
-                       "enable_grad",
-                       "eye",
-                       "float16",
-                       "float32",
-                       "float64",
-                       "full",
-                       "grad",
-                       "gradcheck",
-                       "int32",
-                       "int64",
-                       "is_grad_enabled",
-                       "load",
-                       "manual_seed",
-                       "maximum",
-                       "no_grad",
-                       "ones",
-                       "ones_like",
-                       "ops",
-                       "rand",
-                       "randn",
-                       "save",
-                       "scope",
-                       "stack",
-                       "tensor",
-                       "uniform",
-                       "where",
-                       "zeros",
-                       "zeros_like",
+    "CheckpointError", "DeviceError", "F", "GradcheckError", "Tensor", "arange", "concat", "cuda",
+    "enable_grad", "eye", "float16", "float32", "float64", "full", "grad", "gradcheck", "int32",
+    "int64", "is_grad_enabled", "load", "manual_seed", "maximum", "nn", "no_grad", "ones",
+    "ones_like", "ops", "rand", "randn", "save", "scope", "stack", "tensor", "uniform", "where",
+    "zeros", "zeros_like",
 ]

@@ -1,0 +1,149 @@
+"""``Module`` and ``Parameter``: PyTorch's way of holding weights and calling models.
+
+Child modules and parameters are found from attributes, in the order they were set, and named
+with PyTorch's dotted names (``encoder.weight_ih_l0``). Calling a module pushes its name onto
+the graph scope, so every tensor it makes knows which module made it.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+
+from .. import backend
+from ..autograd import scope
+from ..tensor import Tensor
+
+
+class Parameter(Tensor):
+    """A leaf tensor that a module owns and an optimiser updates (``requires_grad=True``)."""
+
+    __slots__ = ()
+
+    def __init__(self, data, requires_grad: bool = True):
+        if isinstance(data, Tensor):
+            data = data.data
+        super().__init__(data, requires_grad=requires_grad)
+
+    def __repr__(self) -> str:
+        return "Parameter containing:\n" + super().__repr__()
+
+
+class Module:
+    """Base class of every layer and model: ``forward`` does the work, ``__call__`` scopes it."""
+
+    training = True
+    scope_name: str | None = None
+
+    def __setattr__(self, name, value):
+        if isinstance(value, Module) and value.scope_name is None:
+            object.__setattr__(value, "scope_name", name)
+        elif isinstance(value, (list, tuple)):
+            for i, item in enumerate(value):
+                if isinstance(item, Module) and item.scope_name is None:
+                    object.__setattr__(item, "scope_name", f"{name}{i}")
+        object.__setattr__(self, name, value)
+
+    def __call__(self, *args, **kwargs):
+        with scope(self.scope_name or type(self).__name__.lower()):
+            return self.forward(*args, **kwargs)
+
+    def forward(self, *args, **kwargs):  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(self).__name__} has no forward()")
+
+    # ---- traversal ---------------------------------------------------------------------
+    def named_children(self):
+        """``(name, module)`` for each direct child, lists of modules as ``name.i``."""
+        for name, value in vars(self).items():
+            if isinstance(value, Module):
+                yield name, value
+            elif isinstance(value, (list, tuple)):
+                for i, item in enumerate(value):
+                    if isinstance(item, Module):
+                        yield f"{name}.{i}", item
+
+    def named_modules(self, prefix: str = ""):
+        """This module and every descendant, with dotted names (this one is ``prefix``)."""
+        yield prefix, self
+        for name, child in self.named_children():
+            yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
+
+    def modules(self):
+        return [m for _, m in self.named_modules()]
+
+    def named_parameters(self, prefix: str = ""):
+        """``(dotted name, parameter)`` pairs, each parameter once, in definition order."""
+        seen = set()
+        for mod_name, module in self.named_modules(prefix):
+            for name, value in vars(module).items():
+                if isinstance(value, Parameter) and id(value) not in seen:
+                    seen.add(id(value))
+                    yield (f"{mod_name}.{name}" if mod_name else name), value
+
+    def parameters(self) -> list:
+        return [p for _, p in self.named_parameters()]
+
+    # ---- state -------------------------------------------------------------------------
+    def state_dict(self) -> OrderedDict:
+        """Name -> host NumPy array (a copy) of every parameter."""
+        return OrderedDict((n, p.numpy().copy()) for n, p in self.named_parameters())
+
+    def load_state_dict(self, state_dict, strict: bool = True) -> None:
+        """Copy arrays into the existing parameters, in their dtype and on their device.
+
+        Raises ``KeyError`` for missing or unexpected names (with ``strict``) and ``ValueError``
+        for a shape mismatch, naming the entries.
+        """
+        params = dict(self.named_parameters())
+        missing = [n for n in params if n not in state_dict]
+        unexpected = [n for n in state_dict if n not in params]
+        if strict and (missing or unexpected):
+            raise KeyError(f"load_state_dict() for {type(self).__name__}: missing keys "
+                           f"{missing}, unexpected keys {unexpected}")
+        for name, p in params.items():
+            if name not in state_dict:
+                continue
+            value = state_dict[name]
+            value = value.numpy() if isinstance(value, Tensor) else np.asarray(value)
+            if value.shape != p.shape:
+                raise ValueError(f"load_state_dict() for {type(self).__name__}: {name} has shape "
+                                 f"{value.shape} in the state dict but {p.shape} in the model")
+            p.data[...] = backend.to_device(value.astype(p.dtype, copy=False), p.device)
+
+    def to(self, device: str | None = None, dtype=None) -> Module:
+        """Move and/or convert every parameter in place (the same Parameter objects)."""
+        for p in self.parameters():
+            data = p.data
+            if dtype is not None:
+                data = data.astype(dtype, copy=False)
+            if device is not None:
+                data = backend.to_device(data, device)
+            p.data = data
+            if p.grad is not None:
+                p.grad = Tensor(backend.to_device(p.grad.data.astype(data.dtype, copy=False),
+                                                  backend.device_of(data)))
+        return self
+
+    def train(self, mode: bool = True) -> Module:
+        for m in self.modules():
+            object.__setattr__(m, "training", mode)
+        return self
+
+    def eval(self) -> Module:
+        return self.train(False)
+
+    def zero_grad(self) -> None:
+        """Forget every parameter's gradient."""
+        for p in self.parameters():
+            p.grad = None
+
+    def __repr__(self) -> str:
+        children = list(self.named_children())
+        extra = self.extra_repr()
+        if not children:
+            return f"{type(self).__name__}({extra})"
+        lines = [f"  ({n}): " + repr(c).replace("\n", "\n  ") for n, c in children]
+        return f"{type(self).__name__}({extra}\n" + "\n".join(lines) + "\n)"
+
+    def extra_repr(self) -> str:
+        return ""

@@ -48,9 +48,12 @@ def is_grad_enabled() -> bool:
     return state.grad_enabled
 
 
-@contextlib.contextmanager
-def scope(*names: str):
-    """Push ``names`` onto the scope that every tensor made inside records.
+class scope:
+    """Context manager: push ``names`` onto the scope that every tensor made inside records.
+
+    Modules push their name when called and recurrent layers push the layer and time step, so
+    a graph can be grouped by layer, direction and step (a class, not a generator: cells enter
+    one at every time step).
 
     >>> import tinygrad_rnn as tg
     >>> with tg.scope("lstm", "t0"):
@@ -58,12 +61,17 @@ def scope(*names: str):
     >>> y.scope
     ('lstm', 't0')
     """
-    prev = state.scope
-    state.scope = prev + tuple(str(n) for n in names)
-    try:
-        yield state.scope
-    finally:
-        state.scope = prev
+
+    def __init__(self, *names: str):
+        self.names = tuple(str(n) for n in names)
+
+    def __enter__(self):
+        self.prev = state.scope
+        state.scope = self.prev + self.names
+        return state.scope
+
+    def __exit__(self, *exc):
+        state.scope = self.prev
 
 
 def fit_to(g, like):

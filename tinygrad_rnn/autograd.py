@@ -10,6 +10,10 @@ from __future__ import annotations
 import contextlib
 import threading
 
+import numpy as np
+
+from .backend import get_array_module, scatter_add
+
 
 class _State(threading.local):
     """Per-thread recording state: is the graph recorded, and under which scope."""
@@ -96,6 +100,58 @@ def fit_to(g, like):
     return g
 
 
+class Scatter:
+    """A gradient that is zero except at ``key``: ``zeros(shape)[key] += values``.
+
+    Indexing ops return this instead of a dense array; the engine adds it into the input's
+    gradient buffer (repeated integer indices add up).
+    """
+
+    __slots__ = ("advanced", "key", "shape", "values")
+
+    def __init__(self, shape, key, values, advanced: bool):
+        self.shape, self.key, self.values, self.advanced = shape, key, values, advanced
+
+    @property
+    def dtype(self):
+        return self.values.dtype
+
+    def add_into(self, buffer) -> None:
+        if self.advanced:
+            scatter_add(get_array_module(buffer), buffer, self.key, self.values)
+        else:
+            buffer[self.key] += self.values
+
+
+def accumulate(store: dict, key: int, like, g, owned: set) -> None:
+    """Add gradient ``g`` for tensor ``like`` into ``store[key]``.
+
+    Arrays the engine allocated itself (ids in ``owned``) are added to in place; arrays that
+    came from an op's ``backward`` may be shared (``Add`` returns ``g`` twice) and are never
+    written into.
+    """
+    prev = store.get(key)
+    if g.__class__ is Scatter:
+        if prev is not None and id(prev) in owned:
+            buffer = prev
+        else:
+            xp = get_array_module(g.values)
+            buffer = xp.zeros(like.shape, dtype=g.dtype) if prev is None else xp.array(prev)
+            owned.add(id(buffer))
+            store[key] = buffer
+        g.add_into(buffer)
+    elif prev is None:
+        store[key] = g
+    elif id(prev) in owned:
+        prev += g
+    else:
+        total = prev + g
+        if total.__class__ is not np.ndarray and isinstance(total, np.generic):
+            total = np.asarray(total)  # 0-d arithmetic gives an immutable NumPy scalar
+        owned.add(id(total))
+        store[key] = total
+
+
 def toposort(root) -> list:
     """Op-made tensors that need a gradient, each after all of its parents (iterative DFS).
 
@@ -129,17 +185,21 @@ def run_backward(root, grad, retain_graph: bool = False, capture=None):
     """
     from .tensor import Tensor
 
-    if root.op is None:  # backward from a leaf: its gradient is the seed itself
+    owned: set = set()     # ids of gradient buffers allocated here (safe to add to in place)
+    finals: dict = {}      # id -> (tensor, gradient) for leaves, retained and captured tensors
+    if root.op is None:    # backward from a leaf: its gradient is the seed itself
         order, grads = [], {}
-        leaf_grads = {id(root): (root, grad)}
+        finals[id(root)] = (root, grad)
     else:
-        order, grads, leaf_grads = toposort(root), {id(root): grad}, {}
+        order, grads = toposort(root), {id(root): grad}
+    leaf_grads: dict = {}
     for t in reversed(order):
         g = grads.pop(id(t), None)
         if g is None:
             continue
+        owned.discard(id(g))  # from here on g may be handed to several inputs
         if t.retains_grad or capture is not None:
-            leaf_grads[id(t)] = (t, g)
+            finals[id(t)] = (t, g)
         op = t.op
         if op.freed:
             where = "/".join(t.scope) or "top level"
@@ -157,17 +217,19 @@ def run_backward(root, grad, retain_graph: bool = False, capture=None):
                 continue
             if pg.shape != p.data.shape or pg.dtype is not p.data.dtype:
                 pg = fit_to(pg, p.data)
-            key = id(p)
-            if p.op is None:  # a leaf: sum its contributions
-                prev = leaf_grads.get(key)
-                leaf_grads[key] = (p, pg if prev is None else prev[1] + pg)
-            else:
-                prev = grads.get(key)
-                grads[key] = pg if prev is None else prev + pg
+            accumulate(grads if p.op is not None else leaf_grads, id(p), p.data, pg, owned)
+    for key, g in leaf_grads.items():
+        finals[key] = (finals[key][0] if key in finals else None, g)
     if capture is not None:
-        return [leaf_grads[id(t)][1] if id(t) in leaf_grads else None for t in capture]
-    for t, g in leaf_grads.values():
-        t.grad = Tensor(g.copy()) if t.grad is None else Tensor(t.grad.data + g)
+        found = {key: g for key, (_, g) in finals.items()}
+        found.update(leaf_grads)
+        return [found.get(id(t)) for t in capture]
+    leaves = {id(p): p for t in order for p in t.parents if p.op is None}
+    for key, (t, g) in finals.items():
+        t = t if t is not None else leaves[key]
+        if id(g) not in owned:
+            g = g.copy()  # the array may be shared with other tensors' gradients
+        t.grad = Tensor(g) if t.grad is None else Tensor(t.grad.data + g)
     return None
 
 

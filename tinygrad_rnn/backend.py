@@ -83,10 +83,23 @@ def constant(value, like):
 
 
 def scatter_add(xp, target, index, values) -> None:
-    """``target[index] += values`` where repeated indices add up (``np.add.at``)."""
-    if xp is np:
-        np.add.at(target, index, values)
-    else:  # pragma: no cover - needs a GPU
+    """``target[index] += values`` where repeated indices add up (``np.add.at``).
+
+    The common case, one integer array selecting rows (an embedding's gradient), sorts the
+    indices and sums each run of equal ones with ``np.add.reduceat``: several times faster than
+    ``np.add.at`` on the CPU.
+    """
+    if xp is not np:  # pragma: no cover - needs a GPU
         import cupyx
 
         cupyx.scatter_add(target, index, values)
+        return
+    if isinstance(index, np.ndarray) and index.dtype.kind in "iu" and index.size > 1:
+        rows = index.reshape(-1)
+        values = values.reshape((rows.size,) + target.shape[1:])
+        order = np.argsort(rows, kind="stable")
+        rows = rows[order]
+        starts = np.flatnonzero(np.concatenate(([True], rows[1:] != rows[:-1])))
+        target[rows[starts]] += np.add.reduceat(values[order], starts, axis=0)
+        return
+    np.add.at(target, index, values)

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backend import get_array_module, scatter_add
+from ..autograd import Scatter
+from ..backend import get_array_module
 from .base import Op
 
 
@@ -36,7 +37,12 @@ def has_array(key) -> bool:
 
 
 class Index(Op):
-    """y = x[key] (basic or integer-array indexing);  dx = zeros with g scatter-added at key."""
+    """y = x[key] (basic or integer-array indexing);  dx = zeros with g scatter-added at key.
+
+    The gradient is returned as a :class:`~tinygrad_rnn.autograd.Scatter`: the engine adds all
+    the slices taken of one tensor (every time step of a sequence, every gate of a cell) into
+    one buffer instead of making a zero array per slice.
+    """
 
     def forward(self, x, key):
         xp = get_array_module(x)
@@ -47,13 +53,7 @@ class Index(Op):
         return x[key]
 
     def backward(self, g):
-        xp = get_array_module(g)
-        gx = xp.zeros(self.shape, dtype=g.dtype)
-        if has_array(self.key):
-            scatter_add(xp, gx, self.key, g)  # repeated indices must add up
-        else:
-            gx[self.key] = g
-        return (gx,)
+        return (Scatter(self.shape, self.key, g, advanced=has_array(self.key)),)
 
 
 class Concat(Op):

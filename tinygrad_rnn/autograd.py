@@ -193,13 +193,16 @@ def run_backward(root, grad, retain_graph: bool = False, capture=None):
     else:
         order, grads = toposort(root), {id(root): grad}
     leaf_grads: dict = {}
+    keep_every = capture is not None
     for t in reversed(order):
-        g = grads.pop(id(t), None)
+        key = id(t)
+        g = grads.pop(key, None)
         if g is None:
             continue
-        owned.discard(id(g))  # from here on g may be handed to several inputs
-        if t.retains_grad or capture is not None:
-            finals[id(t)] = (t, g)
+        if owned:
+            owned.discard(id(g))  # from here on g may be handed to several inputs
+        if keep_every or t.retains_grad:
+            finals[key] = (t, g)
         op = t.op
         if op.freed:
             where = "/".join(t.scope) or "top level"
@@ -215,9 +218,15 @@ def run_backward(root, grad, retain_graph: bool = False, capture=None):
         for p, pg in zip(t.parents, in_grads):
             if pg is None or not p.requires_grad:
                 continue
-            if pg.shape != p.data.shape or pg.dtype is not p.data.dtype:
-                pg = fit_to(pg, p.data)
-            accumulate(grads if p.op is not None else leaf_grads, id(p), p.data, pg, owned)
+            data = p.data
+            if pg.shape != data.shape or pg.dtype is not data.dtype:
+                pg = fit_to(pg, data)
+            k = id(p)
+            store = grads if p.op is not None else leaf_grads
+            if k in store or pg.__class__ is Scatter:
+                accumulate(store, k, data, pg, owned)
+            else:
+                store[k] = pg  # the first gradient to arrive: nothing to add it to
     for key, g in leaf_grads.items():
         finals[key] = (finals[key][0] if key in finals else None, g)
     if capture is not None:

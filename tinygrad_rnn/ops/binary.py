@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backend import get_array_module
+from ..backend import constant, get_array_module
 from .base import Op
 
 
@@ -84,8 +84,10 @@ class Maximum(Op):
 
     def backward(self, g):
         x, y = self.saved
-        share = (x > y) + 0.5 * (x == y)
-        return g * share.astype(g.dtype), g * (1 - share).astype(g.dtype)
+        xp = get_array_module(g)
+        share = xp.add(x > y, x >= y, dtype=g.dtype)  # 2 where x wins, 1 at a tie, 0 where y wins
+        gx = g * share * constant(0.5, g)
+        return gx, g - gx
 
 
 class Where(Op):
@@ -99,6 +101,5 @@ class Where(Op):
 
     def backward(self, g):
         (cond,) = self.saved
-        zero = g.dtype.type(0)
-        xp = get_array_module(g)
-        return xp.where(cond, g, zero), xp.where(cond, zero, g)
+        gx = g * cond
+        return gx, g - gx

@@ -84,10 +84,9 @@ class PowScalar(ScalarOp):
 
     def backward(self, g):
         (x,) = self.saved
-        c = self.c
-        if c == 2:
-            return (g * (x * 2),)
-        return (g * (c * x ** (c - 1)),)
+        if self.value == 2:
+            return (g * (x + x),)
+        return (g * (self.c * x ** constant(self.value - 1, x)),)
 
 
 class RPowScalar(ScalarOp):

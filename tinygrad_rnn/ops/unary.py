@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backend import device_of, get_array_module, to_device
+from ..backend import constant, device_of, get_array_module, to_device
 from .base import Op
 
 
@@ -52,41 +52,46 @@ class Tanh(Op):
 
     def backward(self, g):
         (y,) = self.saved
-        return (g * (1 - y * y),)
+        return (g * (constant(1, y) - y * y),)
 
 
 class Sigmoid(Op):
     """y = 1 / (1 + exp(-x));  dx = g * y * (1 - y).
 
-    exp(-x) overflows to inf for very negative x, and 1 / (1 + inf) = 0 is the right limit, so
-    the overflow warning is silenced; tiny values keep their full relative precision.
+    -x is capped at log(largest float) so exp cannot overflow (for x below about -88 in float32
+    the result is the smallest normal number instead of a denormal); tiny outputs keep their full
+    relative precision, unlike the (1 + tanh(x/2)) / 2 form.
     """
 
     def forward(self, x):
         xp = get_array_module(x)
-        with np.errstate(over="ignore"):
-            y = xp.exp(-x)
-        y += 1
+        y = xp.exp(xp.minimum(-x, constant(exp_limit(x.dtype), x)))
+        y += constant(1, y)
         xp.reciprocal(y, out=y)
         self.save(y)
         return y
 
     def backward(self, g):
         (y,) = self.saved
-        return (g * y * (1 - y),)
+        return (g * y * (constant(1, y) - y),)
+
+
+def exp_limit(dtype) -> float:
+    """The largest x with a finite exp(x) in ``dtype`` (a bit less: log of the largest float)."""
+    return float(np.log(np.finfo(dtype).max)) - 1.0
 
 
 class Relu(Op):
     """y = max(x, 0);  dx = g where x > 0, else 0."""
 
     def forward(self, x):
-        mask = x > 0
-        self.save(mask)
-        return x * mask
+        y = get_array_module(x).maximum(x, constant(0, x))
+        self.save(y)
+        return y
 
     def backward(self, g):
-        (mask,) = self.saved
-        return (g * mask,)
+        (y,) = self.saved
+        return (g * (y > constant(0, y)),)
 
 
 class Abs(Op):
@@ -111,7 +116,7 @@ class Sqrt(Op):
 
     def backward(self, g):
         (y,) = self.saved
-        return (g / (2 * y),)
+        return (g / (y + y),)
 
 
 class Clip(Op):
@@ -121,13 +126,11 @@ class Clip(Op):
         if lo is None and hi is None:
             raise ValueError("clip() needs lo, hi or both")
         xp = get_array_module(x)
-        inside = xp.ones(x.shape, dtype=bool)
-        if lo is not None:
-            inside &= x >= lo
+        y = x if lo is None else xp.maximum(x, constant(lo, x))
         if hi is not None:
-            inside &= x <= hi
-        self.save(inside)
-        return xp.clip(x, lo, hi).astype(x.dtype, copy=False)
+            y = xp.minimum(y, constant(hi, x))
+        self.save(y == x)  # true exactly where lo <= x <= hi (and false for NaN, as torch)
+        return y
 
     def backward(self, g):
         (inside,) = self.saved

@@ -5,7 +5,7 @@ the op that made it; ``backward()`` runs reverse-mode automatic differentiation 
 """
 import numpy as _np
 
-from . import cuda, nn, ops
+from . import cuda, nn, ops, optim
 from .autograd import enable_grad, grad, is_grad_enabled, no_grad, scope
 from .backend import DeviceError
 from .creation import (
@@ -37,6 +37,6 @@ __all__ = [
     "CheckpointError", "DeviceError", "F", "GradcheckError", "Tensor", "arange", "concat", "cuda",
     "enable_grad", "eye", "float16", "float32", "float64", "full", "grad", "gradcheck", "int32",
     "int64", "is_grad_enabled", "load", "manual_seed", "maximum", "nn", "no_grad", "ones",
-    "ones_like", "ops", "rand", "randn", "save", "scope", "stack", "tensor", "uniform", "where",
-    "zeros", "zeros_like",
+    "ones_like", "ops", "optim", "rand", "randn", "save", "scope", "stack", "tensor", "uniform",
+    "where", "zeros", "zeros_like",
 ]

@@ -28,10 +28,18 @@ def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
 
 
 def logsumexp(x: Tensor, axis: int = -1, keepdims: bool = False) -> Tensor:
-    """``log(sum(exp(x)))`` along ``axis``, stable (``-inf`` rows stay ``-inf``)."""
-    m = x.max(axis=axis, keepdims=True).detach()
-    m = Tensor(x.xp.where(x.xp.isfinite(m.data), m.data, 0).astype(x.dtype))
-    out = (x - m).exp().sum(axis=axis, keepdims=True).log() + m
+    """``log(sum(exp(x)))`` along ``axis``, stable; rows of only ``-inf`` give ``-inf``.
+
+    The row maximum ``m`` (a constant) is subtracted before ``exp``. A row whose maximum is not
+    finite is shifted by 0 instead, and a row of only ``-inf`` takes ``log(0 + 1) + (-inf)``, so
+    neither the value nor the gradient (0 there) meets ``log(0)`` or ``inf - inf``.
+    """
+    xp = x.xp
+    m = x.max(axis=axis, keepdims=True).data
+    finite = xp.isfinite(m)
+    shift = xp.where(finite, m, 0).astype(x.dtype)
+    s = (x - Tensor(shift)).exp().sum(axis=axis, keepdims=True) + Tensor((~finite).astype(x.dtype))
+    out = s.log() + Tensor(xp.where(finite, shift, m).astype(x.dtype))
     return out if keepdims else out.reshape(*[n for i, n in enumerate(out.shape)
                                              if i != axis % x.ndim])
 

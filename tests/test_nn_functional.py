@@ -1,0 +1,120 @@
+"""tg.nn.functional and Linear/Embedding against PyTorch (values and gradients, float64)."""
+import numpy as np
+import pytest
+
+import tinygrad_rnn as tg
+
+torch = pytest.importorskip("torch")
+TF = torch.nn.functional
+
+
+def pair(array, grad=True):
+    return (tg.tensor(array, dtype=np.float64, requires_grad=grad),
+            torch.tensor(array, dtype=torch.float64, requires_grad=grad))
+
+
+def close(a, b, rtol=1e-10, atol=1e-12):
+    np.testing.assert_allclose(a.numpy() if hasattr(a, "numpy") and not hasattr(a, "detach")
+                               else a.detach().numpy(), b.detach().numpy() if hasattr(b, "detach")
+                               else b, rtol=rtol, atol=atol)
+
+
+@pytest.mark.parametrize("axis", [0, -1])
+def test_softmax_and_log_softmax(axis, rng):
+    x, tx = pair(rng.standard_normal((3, 5)) * 10)
+    w = rng.standard_normal((3, 5))
+    (tg.F.softmax(x, axis=axis) * tg.tensor(w) + tg.F.log_softmax(x, axis=axis) * 0.5).sum().backward()
+    (TF.softmax(tx, dim=axis) * torch.tensor(w) + TF.log_softmax(tx, dim=axis) * 0.5).sum().backward()
+    close(tg.F.log_softmax(x, axis=axis), TF.log_softmax(tx, dim=axis))
+    close(x.grad, tx.grad)
+
+
+def test_logsumexp_with_minus_infinity_rows():
+    x = tg.tensor([[0.0, -np.inf], [-np.inf, -np.inf]], dtype=np.float64)
+    out = tg.F.logsumexp(x, axis=1).numpy()
+    assert out[0] == 0.0 and out[1] == -np.inf
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_stable_at_plus_minus_1000(reduction):
+    logits = np.array([[1000.0, -1000.0, 0.0], [-1000.0, 1000.0, 999.0], [0.0, 1.0, 2.0]])
+    target = np.array([1, 2, 0])
+    x, tx = pair(logits)
+    loss = tg.F.cross_entropy(x, target, reduction=reduction)
+    tloss = TF.cross_entropy(tx, torch.tensor(target), reduction=reduction)
+    assert np.isfinite(loss.numpy()).all()
+    close(loss, tloss)
+    loss.sum().backward()
+    tloss.sum().backward()
+    close(x.grad, tx.grad)
+
+
+def test_cross_entropy_ignore_index(rng):
+    x, tx = pair(rng.standard_normal((4, 3)))
+    target = np.array([0, -100, 2, -100])
+    loss = tg.F.cross_entropy(x, target)
+    tloss = TF.cross_entropy(tx, torch.tensor(target))
+    loss.backward()
+    tloss.backward()
+    close(loss, tloss)
+    close(x.grad, tx.grad)
+
+
+def test_cross_entropy_bad_input():
+    with pytest.raises(ValueError, match=r"\(N, C\).*\(2, 3\) and \(3,\)"):
+        tg.F.cross_entropy(tg.zeros(2, 3), np.array([0, 1, 2]))
+    with pytest.raises(ValueError, match=r"\[0, 3\)"):
+        tg.F.cross_entropy(tg.zeros(2, 3), np.array([0, 3]))
+    with pytest.raises(TypeError, match="integer classes"):
+        tg.F.cross_entropy(tg.zeros(2, 3), np.array([0.0, 1.0]))
+    with pytest.raises(ValueError, match="reduction"):
+        tg.F.cross_entropy(tg.zeros(2, 3), np.array([0, 1]), reduction="avg")
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_mse_loss(reduction, rng):
+    a, ta = pair(rng.standard_normal((3, 4)))
+    b, tb = pair(rng.standard_normal((3, 4)))
+    loss, tloss = tg.F.mse_loss(a, b, reduction), TF.mse_loss(ta, tb, reduction=reduction)
+    close(loss, tloss)
+    loss.sum().backward()
+    tloss.sum().backward()
+    close(a.grad, ta.grad)
+    close(b.grad, tb.grad)
+
+
+def test_linear_module_matches_torch(rng):
+    tg.manual_seed(0)
+    lin = tg.nn.Linear(4, 3).to(dtype=np.float64)
+    tlin = torch.nn.Linear(4, 3).double()
+    tlin.load_state_dict({k: torch.from_numpy(v) for k, v in lin.state_dict().items()})
+    x, tx = pair(rng.standard_normal((5, 4)))
+    lin(x).tanh().sum().backward()
+    tlin(tx).tanh().sum().backward()
+    close(lin.weight.grad, tlin.weight.grad)
+    close(lin.bias.grad, tlin.bias.grad)
+    close(x.grad, tx.grad)
+    bound = 1 / np.sqrt(4)
+    assert np.abs(tg.nn.Linear(4, 300).weight.numpy()).max() <= bound
+
+
+def test_embedding_gradient_scatter_adds_repeated_rows(rng):
+    w, tw = pair(rng.standard_normal((6, 3)))
+    idx = np.array([[1, 4, 1], [1, 0, 5]])
+    weights = rng.standard_normal((2, 3, 3))
+    (tg.F.embedding(idx, w) * tg.tensor(weights)).sum().backward()
+    (TF.embedding(torch.tensor(idx), tw) * torch.tensor(weights)).sum().backward()
+    close(w.grad, tw.grad)
+    with pytest.raises(IndexError, match=r"\[0, 6\)"):
+        tg.F.embedding(np.array([6]), w)
+
+
+def test_dropout_scales_and_is_off_in_eval():
+    tg.manual_seed(0)
+    x = tg.ones(20000)
+    y = tg.F.dropout(x, 0.25, training=True).numpy()
+    assert set(np.unique(y)) <= {0.0, np.float32(1 / 0.75)}
+    assert abs((y == 0).mean() - 0.25) < 0.02
+    assert tg.F.dropout(x, 0.25, training=False) is x
+    with pytest.raises(ValueError, match="p must be in"):
+        tg.F.dropout(x, 1.5)

@@ -1,8 +1,10 @@
 """``tg.nn``: modules, layers, recurrent cells and the functions they are built from."""
 from . import functional, utils
+from .clockwork import ClockworkRNNCell
 from .layers import Embedding, Linear
 from .module import Module, Parameter
+from .scrn import SCRNCell
 from .tbptt import detach_state, tbptt
 
-__all__ = ["Embedding", "Linear", "Module", "Parameter", "detach_state", "functional", "tbptt",
-           "utils"]
+__all__ = ["ClockworkRNNCell", "Embedding", "Linear", "Module", "Parameter", "SCRNCell",
+           "detach_state", "functional", "tbptt", "utils"]

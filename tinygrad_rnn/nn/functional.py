@@ -114,6 +114,7 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
 
 __all__ = [
     "cross_entropy",
+    "ctc_loss",
     "dropout",
     "embedding",
     "linear",
@@ -122,3 +123,5 @@ __all__ = [
     "mse_loss",
     "softmax",
 ]
+
+from .ctc import ctc_loss

@@ -1,0 +1,202 @@
+"""Connectionist temporal classification: ``ctc_loss``, built only from primitive ops.
+
+Graves, Fernández, Gomez & Schmidhuber, "Connectionist Temporal Classification", ICML 2006,
+Sec. 4.1 (the forward variables). The gradient is whatever the ops' chain rule gives: no
+hand-written backward, so the drawn graph shows the whole recursion.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import backend
+from ..functions import concat, stack, where
+from ..tensor import Tensor
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def logsumexp_safe(x: Tensor, axis: int) -> Tensor:
+    """``log(sum(exp(x)))`` along ``axis``; all ``-inf`` gives ``-inf`` with a zero gradient.
+
+    The plain expression would give ``log(0)`` and a ``0 * inf = nan`` gradient there: such
+    entries take the ``-inf`` branch of ``tg.where``, and the log reads 1 instead of 0.
+    """
+    xp = x.xp
+    m = x.data.max(axis=axis, keepdims=True)
+    m = xp.where(xp.isfinite(m), m, 0).astype(x.dtype)  # a constant shift, never -inf
+    s = (x - Tensor(m)).exp().sum(axis=axis)
+    alive = s.data > 0
+    return where(alive, where(alive, s, 1.0).log() + Tensor(m.squeeze(axis)), float("-inf"))
+
+
+def ctc_loss(log_probs: Tensor, targets, input_lengths, target_lengths, blank: int = 0,
+             reduction: str = "mean", zero_infinity: bool = False) -> Tensor:
+    r"""CTC loss: minus the log-probability of every alignment that collapses to the target.
+
+    As ``torch.nn.functional.ctc_loss``. For sequence ``n`` with target
+    :math:`l = (l_1..l_S)`, the extended label :math:`l'` puts a blank around every label
+    (:math:`l' = (b, l_1, b, l_2, .., l_S, b)`, :math:`2S + 1` positions) and the forward
+    variables :math:`\alpha_t(s) = \log` (probability of the prefixes that end at :math:`l'_s`
+    at frame :math:`t`), with :math:`y_t(k)` = ``log_probs[t, n, k]``, obey
+
+    .. math::
+
+        \alpha_0(0) &= y_0(b), \quad \alpha_0(1) = y_0(l_1), \quad \alpha_0(s) = -\infty
+        \text{ for } s \ge 2 \\
+        \alpha_t(s) &= y_t(l'_s) + \operatorname{logsumexp}\big(\alpha_{t-1}(s),\
+            \alpha_{t-1}(s-1),\ \alpha_{t-1}(s-2)\,[l'_s \ne b \text{ and } l'_s \ne l'_{s-2}]\big)
+        \\
+        \mathcal{L}_n &= -\operatorname{logsumexp}\big(\alpha_{T_n-1}(2S),\
+            \alpha_{T_n-1}(2S-1)\big)
+
+    (a term outside the sequence, or whose bracket is false, is :math:`-\infty`). The recursion
+    runs over all sequences and positions at once, one Python step per frame; sequence ``n``
+    is read at its own last frame :math:`T_n - 1`. An alignment that cannot exist (a target
+    longer than the input, counting one blank between repeated labels) has
+    :math:`\alpha = -\infty` at the end, so its loss is ``inf`` as in torch, with a zero
+    gradient (torch's is ``nan``); ``zero_infinity=True`` makes such losses 0.
+
+    The gradient is the true derivative with respect to ``log_probs``. torch's differs from it
+    by ``exp(log_probs)`` (times the upstream gradient) on every frame in the input length: it
+    assumes ``log_probs`` came from ``log_softmax`` and returns the gradient of the logits
+    (pytorch/pytorch#52241). Through ``log_softmax`` both give the same gradient of the logits.
+
+    Args:
+        log_probs: (T, N, C) log-probabilities (already ``log_softmax``-ed over C).
+        targets: integer labels in ``[0, C)``, never ``blank``: padded (N, S_max) with sequence
+            ``n`` in ``targets[n, :target_lengths[n]]``, or 1-D, all targets concatenated
+            (length ``sum(target_lengths)``). A tensor, an array or a nested list.
+        input_lengths: (N,) frames of each sequence, each in ``[0, T]``.
+        target_lengths: (N,) labels of each target, each ``>= 0``.
+        blank: the class index of the blank.
+        reduction: ``"none"`` (N,) losses, ``"sum"``, or ``"mean"``: each loss divided by its
+            target length (at least 1), then averaged over the batch.
+        zero_infinity: replace infinite losses (and their gradients) by zero.
+
+    Returns:
+        The loss: a scalar, or (N,) for ``reduction="none"``.
+
+    >>> import tinygrad_rnn as tg
+    >>> log_probs = tg.F.log_softmax(tg.zeros(3, 1, 3, dtype=tg.float64))  # p = 1/3 everywhere
+    >>> loss = tg.F.ctc_loss(log_probs, [[1, 2]], [3], [2], reduction="sum")
+    >>> round(loss.item(), 6)  # 5 alignments of "12" in 3 frames: -log(5 / 27)
+    1.686399
+    """
+    if not isinstance(log_probs, Tensor) or log_probs.ndim != 3:
+        raise ValueError(f"ctc_loss(): log_probs must be a (T, N, C) tensor, got shape "
+                         f"{getattr(log_probs, 'shape', type(log_probs).__name__)}")
+    if log_probs.dtype.kind != "f":
+        raise TypeError(f"ctc_loss(): log_probs must be floating point, not {log_probs.dtype}")
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"ctc_loss(): reduction must be 'mean', 'sum' or 'none', not "
+                         f"{reduction!r}")
+    frames, n, classes = log_probs.shape
+    if frames == 0:
+        raise ValueError("ctc_loss(): log_probs has no time steps (T = 0)")
+    if not 0 <= blank < classes:
+        raise ValueError(f"ctc_loss(): blank must be in [0, {classes}), got {blank}")
+    in_len = as_lengths(input_lengths, n, "input_lengths")
+    tgt_len = as_lengths(target_lengths, n, "target_lengths")
+    if (in_len > frames).any():
+        raise ValueError(f"ctc_loss(): input_lengths must be at most T = {frames}, got "
+                         f"{in_len.tolist()}")
+    labels = padded_targets(targets, tgt_len, n, classes, blank)
+    xp, neg_inf = log_probs.xp, float("-inf")
+
+    # the extended labels l' (N, L) and where the skip from s - 2 is allowed
+    width = 2 * labels.shape[1] + 1
+    ext = np.full((n, width), blank, dtype=np.int64)
+    ext[:, 1::2] = labels
+    skip = np.zeros((n, width), dtype=bool)
+    skip[:, 2:] = (ext[:, 2:] != blank) & (ext[:, 2:] != ext[:, :-2])
+    rows = np.arange(n)
+    # y_t(l'_s) for every frame (T, N, L); frames past a sequence's end read 0, not padding
+    emit = log_probs[:, rows[:, None], ext]
+    inside = (np.arange(frames)[:, None] < in_len[None, :])[:, :, None]
+    emit = where(xp.asarray(inside), emit, 0.0)
+
+    alpha = where(xp.asarray(np.arange(width) < 2), emit[0], neg_inf)
+    alphas = [alpha]
+    for t in range(1, int(in_len.max())):
+        terms = [alpha, shift_right(alpha, 1)]
+        if skip.any():
+            terms.append(where(xp.asarray(skip), shift_right(alpha, 2), neg_inf))
+        alpha = logsumexp_safe(stack(terms), axis=0) + emit[t]
+        alphas.append(alpha)
+
+    # each sequence's alpha at its own last frame, at positions 2S and 2S - 1
+    last = stack(alphas)[np.maximum(in_len - 1, 0), rows]  # (N, L)
+    ends = np.stack([2 * tgt_len, np.maximum(2 * tgt_len - 1, 0)], axis=1)
+    picked = where(xp.asarray(np.stack([tgt_len >= 0, tgt_len > 0], axis=1)),
+                   last[rows[:, None], ends], neg_inf)
+    log_likelihood = logsumexp_safe(picked, axis=1)
+    if (in_len == 0).any():  # no frames: probability 1 for an empty target, else 0
+        empty = np.where(tgt_len == 0, 0.0, -np.inf).astype(log_probs.dtype)
+        log_likelihood = where(xp.asarray(in_len == 0), Tensor(xp.asarray(empty)),
+                               log_likelihood)
+    loss = -log_likelihood
+    if zero_infinity:
+        loss = where(xp.isinf(loss.data), 0.0, loss)
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return loss.sum()
+    scale = xp.asarray(np.maximum(tgt_len, 1).astype(log_probs.dtype))
+    return (loss / Tensor(scale)).mean()
+
+
+def shift_right(alpha: Tensor, k: int) -> Tensor:
+    """``alpha[:, s - k]`` at position ``s`` (``-inf`` for ``s < k``): the step from ``s - k``."""
+    n, width = alpha.shape
+    pad = Tensor(alpha.xp.full((n, min(k, width)), -np.inf, dtype=alpha.dtype))
+    if k >= width:
+        return pad
+    return concat([pad, alpha[:, :width - k]], axis=1)
+
+
+def as_lengths(lengths, n: int, name: str) -> np.ndarray:
+    """``lengths`` (a sequence, array or tensor) as a host int64 array of shape (N,)."""
+    data = lengths.data if isinstance(lengths, Tensor) else lengths
+    data = backend.to_numpy(data) if backend.is_cupy_array(data) else np.asarray(data)
+    if data.ndim == 0:
+        data = data.reshape(1)
+    if data.shape != (n,) or (data.size and data.dtype.kind not in "iu"):
+        raise ValueError(f"ctc_loss(): {name} must be {n} integers (one per sequence), got "
+                         f"shape {data.shape} of {data.dtype}")
+    data = data.astype(np.int64)
+    if (data < 0).any():
+        raise ValueError(f"ctc_loss(): {name} must not be negative, got {data.tolist()}")
+    return data
+
+
+def padded_targets(targets, lengths: np.ndarray, n: int, classes: int, blank: int) -> np.ndarray:
+    """The targets as a host (N, max length) int64 array, padded with ``blank``."""
+    data = targets.data if isinstance(targets, Tensor) else targets
+    data = backend.to_numpy(data) if backend.is_cupy_array(data) else np.asarray(data)
+    if data.size and data.dtype.kind not in "iu":
+        raise TypeError(f"ctc_loss(): targets must hold integer labels, not {data.dtype}")
+    width = int(lengths.max()) if n else 0
+    out = np.full((n, width), blank, dtype=np.int64)
+    if data.ndim == 2:
+        if data.shape[0] != n or data.shape[1] < width:
+            raise ValueError(f"ctc_loss(): padded targets must be (N={n}, S >= {width}), got "
+                             f"shape {data.shape}")
+        for i, k in enumerate(lengths):
+            out[i, :k] = data[i, :k]
+    elif data.ndim == 1:
+        if data.shape[0] != int(lengths.sum()):
+            raise ValueError(f"ctc_loss(): concatenated 1-D targets must have "
+                             f"sum(target_lengths) = {int(lengths.sum())} labels, got "
+                             f"{data.shape[0]}")
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+        for i, (s, k) in enumerate(zip(starts, lengths)):
+            out[i, :k] = data[s:s + k]
+    else:
+        raise ValueError(f"ctc_loss(): targets must be (N, S) or 1-D, got shape {data.shape}")
+    used = np.arange(width)[None, :] < lengths[:, None]
+    bad = used & ((out < 0) | (out >= classes) | (out == blank))
+    if bad.any():
+        i, j = map(int, np.argwhere(bad)[0])
+        raise ValueError(f"ctc_loss(): target labels must be in [0, {classes}) and differ from "
+                         f"blank={blank}; sequence {i} has {int(out[i, j])} at position {j}")
+    return out

@@ -1,0 +1,305 @@
+"""``RNN``, ``LSTM`` and ``GRU``: cells unrolled over whole sequences, with PyTorch's signatures.
+
+Each layer holds its parameters under PyTorch's names (``weight_ih_l0``, ``bias_hh_l1_reverse``)
+and unrolls an explicit Python loop over the time steps, one cell step per step, each recorded
+under its own scope (``"l1_reverse", "t3"``): the graph that backpropagation through time walks is
+the unrolled graph. Per layer and direction, the input projection of the whole sequence is one
+matmul before the loop (with the biases folded in where the equations allow) and ``W_hh`` is
+transposed once, so a step costs one matmul plus the gate arithmetic of the cell.
+"""
+from __future__ import annotations
+
+import warnings
+from functools import partial
+
+import numpy as np
+
+from ..autograd import scope
+from ..creation import zeros
+from ..functions import concat, stack
+from ..tensor import Tensor
+from . import functional as F
+from .cells.base import check_size, init_uniform
+from .cells.gru import cho_gru_step, gru_step
+from .cells.lstm import lstm_step
+from .cells.rnn import activation
+from .module import Module
+
+PARAMS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+
+
+class RecurrentLayer(Module):
+    """What RNN, LSTM and GRU share: parameters, the loops over layers, directions and steps.
+
+    A subclass sets ``gates`` (rows of ``weight_ih`` per hidden unit) and ``states`` (the
+    names of its state tensors) and defines ``step``; it may override ``input_projection`` and
+    ``recurrent_weights``, the work hoisted out of the time loop.
+    """
+
+    gates = 1
+    states = ("h",)
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 *, device: str = "cpu", dtype=np.float32):
+        name = type(self).__name__
+        self.input_size = check_size(name, "input_size", input_size)
+        self.hidden_size = H = check_size(name, "hidden_size", hidden_size)
+        self.num_layers = check_size(name, "num_layers", num_layers)
+        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) \
+                or not 0 <= dropout <= 1:
+            raise ValueError(f"{name}: dropout must be a number in [0, 1], got {dropout!r}")
+        if dropout > 0 and num_layers == 1:
+            warnings.warn(f"{name}: dropout={dropout} acts between layers, not after the last, "
+                          "so it does nothing with num_layers=1", stacklevel=2)
+        self.bias, self.batch_first, self.bidirectional = bias, batch_first, bidirectional
+        self.dropout = float(dropout)
+        self.suffixes = ("", "_reverse") if bidirectional else ("",)
+        new = partial(init_uniform, hidden_size=H, device=device, dtype=dtype)
+        for k in range(self.num_layers):
+            fan_in = self.input_size if k == 0 else H * len(self.suffixes)
+            for suffix in self.suffixes:
+                setattr(self, f"weight_ih_l{k}{suffix}", new((self.gates * H, fan_in)))
+                setattr(self, f"weight_hh_l{k}{suffix}", new((self.gates * H, H)))
+                if bias:
+                    setattr(self, f"bias_ih_l{k}{suffix}", new((self.gates * H,)))
+                    setattr(self, f"bias_hh_l{k}{suffix}", new((self.gates * H,)))
+
+    def weights(self, k: int, suffix: str) -> tuple:
+        """``(weight_ih, weight_hh, bias_ih, bias_hh)`` of layer ``k`` (biases ``None`` if none)."""
+        return tuple(getattr(self, f"{p}_l{k}{suffix}", None) for p in PARAMS)
+
+    # ---- the hoisted work and the step: overridden by the subclasses -------------------------
+    def input_projection(self, x, w_ih, b_ih, b_hh) -> Tensor:
+        """``x @ W_ih^T + b_ih + b_hh`` for the whole sequence at once: (T*N, I) -> (T*N, GH)."""
+        y = x @ w_ih.T
+        return y if b_ih is None else y + (b_ih + b_hh)
+
+    def recurrent_weights(self, w_hh, b_hh) -> tuple:
+        """What every step needs of ``W_hh``: here its transpose, made once per sequence."""
+        return (w_hh.T,)
+
+    def step(self, x_proj, state: tuple, weights: tuple) -> tuple:  # pragma: no cover
+        raise NotImplementedError
+
+    # ---- the loops ---------------------------------------------------------------------------
+    def forward(self, x: Tensor, hx=None):
+        """Run every layer and direction over the sequence ``x``.
+
+        Args:
+            x: (T, N, I), or (N, T, I) with ``batch_first``.
+            hx: the initial states, each (D * num_layers, N, H), ``None`` for zeros.
+
+        Returns:
+            ``(output, final)``: output (T, N, D*H) (or (N, T, D*H)) holds the last layer's
+            ``h`` at every step, both directions side by side; ``final`` holds the states after
+            the last step, each (D * num_layers, N, H), in PyTorch's order (layer-major).
+        """
+        x = self.check_input(x)
+        initial = self.initial_states(hx, x)
+        finals = []
+        for k in range(self.num_layers):
+            if k > 0:
+                x = F.dropout(x, self.dropout, self.training)
+            outputs = []
+            for d, suffix in enumerate(self.suffixes):
+                out, state = self.unroll(x, initial[k * len(self.suffixes) + d], k, suffix)
+                outputs.append(out)
+                finals.append(state)
+            x = outputs[0] if len(outputs) == 1 else concat(outputs, axis=2)
+        if self.batch_first:
+            x = x.transpose(1, 0, 2)
+        final = tuple(stack([s[j] for s in finals]) for j in range(len(self.states)))
+        return x, final[0] if len(final) == 1 else final
+
+    def unroll(self, x: Tensor, state: tuple, k: int, suffix: str) -> tuple:
+        """One layer, one direction: (T, N, I) -> outputs (T, N, H) and the last state."""
+        w_ih, w_hh, b_ih, b_hh = self.weights(k, suffix)
+        T, N, I = x.shape
+        name = f"l{k}{suffix}"
+        with scope(name):
+            x_proj = self.input_projection(x.reshape(T * N, I), w_ih, b_ih, b_hh)
+            x_proj = x_proj.reshape(T, N, x_proj.shape[1])
+            weights = self.recurrent_weights(w_hh, b_hh)
+        hs = [None] * T
+        for t in (range(T - 1, -1, -1) if suffix else range(T)):
+            with scope(name, f"t{t}"):
+                state = self.step(x_proj[t], state, weights)
+            hs[t] = state[0]
+        with scope(name):
+            return stack(hs), state
+
+    # ---- checks ------------------------------------------------------------------------------
+    def check_input(self, x) -> Tensor:
+        """``x`` as (T, N, I), or a clear error."""
+        name = type(self).__name__
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{name}: input must be a Tensor, got {type(x).__name__}")
+        layout = "(N, T, I)" if self.batch_first else "(T, N, I)"
+        if x.ndim != 3 or x.shape[2] != self.input_size:
+            raise ValueError(f"{name}: input must have shape {layout} with I = "
+                             f"{self.input_size}, got {tuple(x.shape)}")
+        return x.transpose(1, 0, 2) if self.batch_first else x
+
+    def initial_states(self, hx, x: Tensor) -> list:
+        """One state tuple per layer and direction, from ``hx`` or zeros."""
+        name, layers = type(self).__name__, self.num_layers * len(self.suffixes)
+        N, H = x.shape[1], self.hidden_size
+        if hx is None:
+            zero = zeros(N, H, dtype=x.dtype, device=x.device)
+            return [(zero,) * len(self.states)] * layers
+        hx = (hx,) if len(self.states) == 1 and isinstance(hx, Tensor) else hx
+        if not isinstance(hx, (tuple, list)) or len(hx) != len(self.states) \
+                or not all(isinstance(s, Tensor) for s in hx):
+            wanted = "a Tensor h_0" if len(self.states) == 1 else "a tuple (h_0, c_0) of Tensors"
+            raise TypeError(f"{name}: hx must be {wanted}, got {type(hx).__name__}")
+        for s, label in zip(hx, self.states):
+            if tuple(s.shape) != (layers, N, H):
+                raise ValueError(f"{name}: {label}_0 has shape {tuple(s.shape)}, expected "
+                                 f"{(layers, N, H)} (D * num_layers, N, hidden_size)")
+        return [tuple(s[j] for s in hx) for j in range(layers)]
+
+    def extra_repr(self) -> str:
+        extra = f"{self.input_size}, {self.hidden_size}"
+        for key, default in (("num_layers", 1), ("bias", True), ("batch_first", False),
+                             ("dropout", 0.0), ("bidirectional", False)):
+            if getattr(self, key) != default:
+                extra += f", {key}={getattr(self, key)}"
+        return extra
+
+
+class RNN(RecurrentLayer):
+    r"""A multi-layer Elman RNN over whole sequences, as ``torch.nn.RNN``.
+
+    Every layer and direction unrolls :class:`~tinygrad_rnn.nn.RNNCell`'s equation
+    :math:`h_t = \phi(W_{ih} x_t + b_{ih} + W_{hh} h_{t-1} + b_{hh})` over the sequence; layer
+    ``k > 0`` reads the outputs of layer ``k - 1`` (both directions side by side), with dropout
+    in between during training.
+
+    Args:
+        input_size: I, the features of each input step.
+        hidden_size: H, the features of ``h``.
+        num_layers: stacked layers.
+        nonlinearity: ``"tanh"`` or ``"relu"``.
+        bias: whether to learn the biases.
+        batch_first: input and output are (N, T, ·) instead of (T, N, ·).
+        dropout: the probability of dropout on the inputs of layers 1, 2, ... (training only).
+        bidirectional: add a layer that reads the sequence backwards (suffix ``_reverse``).
+        device: where the parameters live.
+        dtype: the parameters' dtype.
+
+    Returns from a call ``rnn(x, h_0=None)``: ``(output, h_n)``, output (T, N, D*H) and h_n
+    (D*num_layers, N, H), D = 2 if bidirectional else 1.
+
+    Example:
+        >>> import tinygrad_rnn as tg
+        >>> rnn = tg.nn.RNN(3, 4, num_layers=2)
+        >>> output, h_n = rnn(tg.randn(5, 2, 3))      # x: (T, N, I)
+        >>> output.shape, h_n.shape
+        ((5, 2, 4), (2, 2, 4))
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
+                 nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
+                 dropout: float = 0.0, bidirectional: bool = False, *, device: str = "cpu",
+                 dtype=np.float32):
+        self.nonlinearity = nonlinearity
+        self.activation = activation("RNN", nonlinearity)
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                         bidirectional, device=device, dtype=dtype)
+
+    def step(self, x_proj, state, weights):
+        (h,), (w_hh_t,) = state, weights
+        return (self.activation(x_proj + h @ w_hh_t),)
+
+    def extra_repr(self) -> str:
+        extra = "" if self.nonlinearity == "tanh" else f", nonlinearity={self.nonlinearity!r}"
+        return super().extra_repr() + extra
+
+
+class LSTM(RecurrentLayer):
+    r"""A multi-layer LSTM over whole sequences, as ``torch.nn.LSTM`` (gate order i, f, g, o).
+
+    Every layer and direction unrolls :class:`~tinygrad_rnn.nn.LSTMCell`'s equations; the
+    arguments are :class:`RNN`'s (without ``nonlinearity``) plus ``forget_bias``, added to the
+    forget slice of every ``bias_ih_l{k}`` at initialisation.
+
+    Returns from a call ``lstm(x, (h_0, c_0)=None)``: ``(output, (h_n, c_n))``, output
+    (T, N, D*H), h_n and c_n (D*num_layers, N, H).
+
+    Example:
+        >>> import tinygrad_rnn as tg
+        >>> lstm = tg.nn.LSTM(3, 4, bidirectional=True, batch_first=True)
+        >>> output, (h_n, c_n) = lstm(tg.randn(2, 5, 3))  # x: (N, T, I)
+        >>> output.shape, h_n.shape, c_n.shape
+        ((2, 5, 8), (2, 2, 4), (2, 2, 4))
+    """
+
+    gates = 4
+    states = ("h", "c")
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 forget_bias: float = 1.0, *, device: str = "cpu", dtype=np.float32):
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                         bidirectional, device=device, dtype=dtype)
+        self.forget_bias = forget_bias
+        H = self.hidden_size
+        for k in range(self.num_layers) if bias else ():
+            for suffix in self.suffixes:
+                getattr(self, f"bias_ih_l{k}{suffix}").data[H:2 * H] += forget_bias
+
+    def step(self, x_proj, state, weights):
+        (h, c), (w_hh_t,) = state, weights
+        return lstm_step(x_proj + h @ w_hh_t, c)
+
+
+class GRU(RecurrentLayer):
+    r"""A multi-layer GRU over whole sequences, as ``torch.nn.GRU`` (gate order r, z, n).
+
+    Every layer and direction unrolls :class:`~tinygrad_rnn.nn.GRUCell`'s equations; the
+    arguments are :class:`RNN`'s (without ``nonlinearity``) plus ``reset_after`` (``False``:
+    Cho et al.'s original candidate :math:`\tanh(W_{in} x + b_{in} + W_{hn}(r \odot h) + b_{hn})`).
+
+    Returns from a call ``gru(x, h_0=None)``: ``(output, h_n)``, output (T, N, D*H) and h_n
+    (D*num_layers, N, H).
+
+    Example:
+        >>> import tinygrad_rnn as tg
+        >>> gru = tg.nn.GRU(3, 4, num_layers=2)
+        >>> output, h_n = gru(tg.randn(5, 2, 3), tg.zeros(2, 2, 4))  # x: (T, N, I)
+        >>> output.shape, h_n.shape
+        ((5, 2, 4), (2, 2, 4))
+    """
+
+    gates = 3
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 reset_after: bool = True, *, device: str = "cpu", dtype=np.float32):
+        self.reset_after = reset_after
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                         bidirectional, device=device, dtype=dtype)
+
+    def input_projection(self, x, w_ih, b_ih, b_hh):
+        if not self.reset_after:  # b_hn is outside the reset gate: both biases fold in
+            return super().input_projection(x, w_ih, b_ih, b_hh)
+        y = x @ w_ih.T  # b_hn must stay inside r * (W_hn h + b_hn): b_hh is added per step
+        return y if b_ih is None else y + b_ih
+
+    def recurrent_weights(self, w_hh, b_hh):
+        if self.reset_after:
+            return w_hh.T, b_hh
+        H = self.hidden_size
+        return w_hh[:2 * H].T, w_hh[2 * H:].T
+
+    def step(self, x_proj, state, weights):
+        (h,) = state
+        if not self.reset_after:
+            return (cho_gru_step(x_proj, h, *weights),)
+        w_hh_t, b_hh = weights
+        h_proj = h @ w_hh_t
+        return (gru_step(x_proj, h_proj if b_hh is None else h_proj + b_hh, h),)
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + ("" if self.reset_after else ", reset_after=False")

@@ -147,11 +147,10 @@ def check_periods(periods, hidden_size) -> tuple:
 
 def check_state(state, n: int, hidden_size: int) -> tuple[Tensor, int]:
     """``(h, t)`` checked against the batch size and hidden size."""
-    try:
-        h, t = state
-    except (TypeError, ValueError):
+    if not isinstance(state, (tuple, list)) or len(state) != 2:
         raise ValueError("ClockworkRNNCell: state must be a pair (h, t) as returned by the "
-                         "previous step") from None
+                         "previous step")
+    h, t = state
     if not isinstance(h, Tensor) or h.shape != (n, hidden_size):
         raise ValueError(f"ClockworkRNNCell: state h must be a tensor of shape "
                          f"({n}, {hidden_size}), got {getattr(h, 'shape', type(h).__name__)}")

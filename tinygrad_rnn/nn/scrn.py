@@ -104,11 +104,10 @@ class SCRNCell(Module):
 
 def check_state(state, n: int, hidden_size: int, context_size: int) -> tuple[Tensor, Tensor]:
     """``(h, s)`` checked against the batch size and the two state sizes."""
-    try:
-        h, s = state
-    except (TypeError, ValueError):
+    if not isinstance(state, (tuple, list)) or len(state) != 2:
         raise ValueError("SCRNCell: state must be a pair (h, s) as returned by the previous "
-                         "step") from None
+                         "step")
+    h, s = state
     for name, t, size in (("h", h, hidden_size), ("s", s, context_size)):
         if not isinstance(t, Tensor) or t.shape != (n, size):
             raise ValueError(f"SCRNCell: state {name} must be a tensor of shape ({n}, {size}), "

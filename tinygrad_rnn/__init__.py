@@ -6,7 +6,15 @@ the op that made it; ``backward()`` runs reverse-mode automatic differentiation 
 import numpy as _np
 
 from . import cuda, nn, ops, optim
-from .autograd import enable_grad, grad, is_grad_enabled, no_grad, scope
+from .autograd import (
+    AnomalyError,
+    detect_anomaly,
+    enable_grad,
+    grad,
+    is_grad_enabled,
+    no_grad,
+    scope,
+)
 from .backend import DeviceError
 from .creation import (
     arange,
@@ -34,9 +42,44 @@ int32, int64 = _np.int32, _np.int64
 __version__ = "0.1.0"
 
 __all__ = [
-    "CheckpointError", "DeviceError", "F", "GradcheckError", "Tensor", "arange", "concat", "cuda",
-    "enable_grad", "eye", "float16", "float32", "float64", "full", "grad", "gradcheck", "int32",
-    "int64", "is_grad_enabled", "load", "manual_seed", "maximum", "nn", "no_grad", "ones",
-    "ones_like", "ops", "optim", "rand", "randn", "save", "scope", "stack", "tensor", "uniform",
-    "where", "zeros", "zeros_like",
+    "AnomalyError",
+    "CheckpointError",
+    "DeviceError",
+    "F",
+    "GradcheckError",
+    "Tensor",
+    "arange",
+    "concat",
+    "cuda",
+    "detect_anomaly",
+    "enable_grad",
+    "eye",
+    "float16",
+    "float32",
+    "float64",
+    "full",
+    "grad",
+    "gradcheck",
+    "int32",
+    "int64",
+    "is_grad_enabled",
+    "load",
+    "manual_seed",
+    "maximum",
+    "nn",
+    "no_grad",
+    "ones",
+    "ones_like",
+    "ops",
+    "optim",
+    "rand",
+    "randn",
+    "save",
+    "scope",
+    "stack",
+    "tensor",
+    "uniform",
+    "where",
+    "zeros",
+    "zeros_like",
 ]

@@ -16,10 +16,12 @@ from .backend import get_array_module, scatter_add
 
 
 class _State(threading.local):
-    """Per-thread recording state: is the graph recorded, and under which scope."""
+    """Per-thread recording state: is the graph recorded, under which scope, what is watched."""
 
     grad_enabled = True
     scope: tuple[str, ...] = ()
+    anomaly = False        # check every forward output and gradient for NaN and Inf
+    grad_hooks: tuple = ()  # callables (tensor, gradient array) run for every gradient computed
 
 
 state = _State()
@@ -45,6 +47,51 @@ class enable_grad(contextlib.ContextDecorator):
 
     def __exit__(self, *exc):
         state.grad_enabled = self.prev
+
+
+class AnomalyError(FloatingPointError):
+    """A NaN or Inf appeared; ``tensor`` is the tensor whose value or gradient it is."""
+
+    def __init__(self, message: str, tensor, where: str):
+        super().__init__(message)
+        self.tensor, self.where = tensor, where
+
+
+class detect_anomaly(contextlib.ContextDecorator):
+    """Raise :class:`AnomalyError` at the first op whose output or input gradient is not finite.
+
+    The error names the op, its scope and the time step (the scope's ``t<k>`` entry), in the
+    forward or the backward pass; ``error.tensor`` is the tensor concerned, so a drawing of the
+    graph can highlight it. Checking costs one pass over every array: use it to debug.
+    """
+
+    def __enter__(self):
+        self.prev = state.anomaly
+        state.anomaly = True
+
+    def __exit__(self, *exc):
+        state.anomaly = self.prev
+
+
+def step_of(scope: tuple) -> str | None:
+    """The time step named in a scope (``"t3"`` -> ``"3"``), or ``None``."""
+    for name in reversed(scope):
+        if len(name) > 1 and name[0] == "t" and name[1:].isdigit():
+            return name[1:]
+    return None
+
+
+def check_finite(array, tensor, op, when: str) -> None:
+    """Raise :class:`AnomalyError` if ``array`` holds a NaN or an Inf."""
+    xp = get_array_module(array)
+    if bool(xp.isfinite(array).all()):
+        return
+    kind = "NaN" if bool(xp.isnan(array).any()) else "Inf"
+    where = "/".join(tensor.scope) or "top level"
+    step = step_of(tensor.scope)
+    at_step = f", time step {step}" if step is not None else ""
+    raise AnomalyError(f"detect_anomaly: {type(op).__name__} produced {kind} in the {when} "
+                       f"(scope {where}{at_step}, shape {tuple(array.shape)})", tensor, when)
 
 
 def is_grad_enabled() -> bool:
@@ -212,7 +259,14 @@ def run_backward(root, grad, retain_graph: bool = False, capture=None):
                 "pass retain_graph=True to the first backward() to keep them")
         if op.wants_needs:
             op.needs = tuple(p.requires_grad for p in t.parents)
+        for hook in state.grad_hooks:
+            hook(t, g)
         in_grads = op.backward(g)
+        if state.anomaly:
+            for p, pg in zip(t.parents, in_grads):
+                if pg is not None and p.requires_grad:
+                    check_finite(pg.values if pg.__class__ is Scatter else pg, t, op,
+                                 "backward pass (gradient of its input)")
         if op.saved and not retain_graph:
             op.free()
         for p, pg in zip(t.parents, in_grads):
@@ -236,6 +290,9 @@ def run_backward(root, grad, retain_graph: bool = False, capture=None):
     leaves = {id(p): p for t in order for p in t.parents if p.op is None}
     for key, (t, g) in finals.items():
         t = t if t is not None else leaves[key]
+        if t.op is None:
+            for hook in state.grad_hooks:
+                hook(t, g)
         if id(g) not in owned:
             g = g.copy()  # the array may be shared with other tensors' gradients
         t.grad = Tensor(g) if t.grad is None else Tensor(t.grad.data + g)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import state
-from ..backend import DeviceError
+from ..backend import DeviceError, get_array_module
 from ..tensor import Tensor
 
 
@@ -76,8 +76,12 @@ class Op:
         if out.__class__ is not np.ndarray and isinstance(out, np.generic):
             out = np.asarray(out)  # NumPy returns scalars from 0-d ufuncs and full reductions
         if needs_grad and state.grad_enabled:
-            return Tensor(out, True, op, inputs)
-        return Tensor(out)
+            y = Tensor(out, True, op, inputs)
+        else:
+            y = Tensor(out)
+        if state.anomaly:
+            check_forward(y, op, inputs)
+        return y
 
 
 class ScalarOp(Op):
@@ -96,9 +100,23 @@ class ScalarOp(Op):
             raise op_error(cls, (x,), e) from e
         if out.__class__ is not np.ndarray and isinstance(out, np.generic):
             out = np.asarray(out)
-        if x.requires_grad and state.grad_enabled:
-            return Tensor(out, True, op, (x,))
-        return Tensor(out)
+        y = Tensor(out, True, op, (x,)) if x.requires_grad and state.grad_enabled else Tensor(out)
+        if state.anomaly:
+            check_forward(y, op, (x,))
+        return y
+
+
+def check_forward(y, op, inputs) -> None:
+    """Under ``detect_anomaly``: a non-finite output from finite inputs is this op's doing."""
+    from ..autograd import check_finite
+
+    xp = get_array_module(y.data)
+    if y.data.dtype.kind not in "fc" or bool(xp.isfinite(y.data).all()):
+        return
+    if all(t.data.dtype.kind not in "fc" or bool(get_array_module(t.data).isfinite(t.data).all())
+           for t in inputs):
+        y.op = y.op or op  # record the op even outside the graph, so the error can be drawn
+        check_finite(y.data, y, op, "forward pass")
 
 
 def op_error(cls, inputs, cause: Exception) -> Exception:

@@ -221,6 +221,21 @@ def test_state_dict_round_trip_continues_the_same_trajectory():
     assert not (opt.state[model.weight]["exp_avg"] == 123.0).any()
 
 
+def test_state_dict_of_a_float32_scalar_parameter():
+    p = tg.tensor(2.0, requires_grad=True)
+    opt = tg.optim.RMSprop([p], momentum=0.9)
+    p.grad = tg.tensor(1.0)
+    opt.step()
+    q = tg.tensor(2.0, requires_grad=True)
+    opt2 = tg.optim.RMSprop([q], momentum=0.9)
+    opt2.load_state_dict(opt.state_dict())
+    state = opt2.state[q]
+    assert state["step"] == 1 and isinstance(state["step"], int)
+    for key in ("square_avg", "momentum_buffer"):
+        assert isinstance(state[key], np.ndarray) and state[key].shape == ()
+        assert state[key].dtype == np.float32
+
+
 def test_load_state_dict_rejects_other_shapes_of_groups():
     opt = tg.optim.SGD(tg.nn.Linear(2, 2).parameters(), lr=0.1)
     other = tg.optim.SGD([tg.ones(2, requires_grad=True)], lr=0.1)

@@ -144,7 +144,7 @@ class Optimizer:
             if int(i) not in by_index:
                 raise ValueError(f"{name}.load_state_dict(): state for unknown parameter {i}")
             p = by_index[int(i)]
-            self.state[p] = {k: to_like(v, p) for k, v in s.items()}
+            self.state[p] = {k: to_like(k, v, p) for k, v in s.items()}
 
     def all_params(self) -> list:
         return [p for g in self.param_groups for p in g["params"]]
@@ -172,13 +172,14 @@ def check_iterable(params, name: str) -> Iterable:
                         f"{type(params).__name__}") from None
 
 
-def to_like(value, p: Tensor):
-    """A saved state value for parameter ``p``: arrays in ``p``'s dtype and on its device."""
-    if isinstance(value, (int, float, bool)) or value is None:
+def to_like(key: str, value, p: Tensor):
+    """A saved state value for parameter ``p``: the step count as an int, arrays in ``p``'s dtype
+    and on its device."""
+    if value is None or isinstance(value, (bool, int, float)):
         return value
     if isinstance(value, Tensor):
         value = value.numpy()
     array = np.asarray(backend.to_numpy(value))
-    if array.ndim == 0 and array.dtype.kind in "iu":
+    if key == "step":
         return int(array)
     return backend.to_device(array.astype(p.dtype, copy=True), p.device)

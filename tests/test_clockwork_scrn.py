@@ -184,8 +184,8 @@ def test_clockwork_on_device(device, rng):
 # ---- SCRN ------------------------------------------------------------------------------------
 
 def scrn_reference(xs, b_mat, p_mat, a_mat, r_mat, bias, alpha, h0, s0):
-    """Mikolov et al. 2015, "Learning Longer Memory in Recurrent Neural Networks", Sec. 3
-    (structurally constrained recurrent network, Fig. 2): the context state
+    """Mikolov et al. 2015, "Learning Longer Memory in Recurrent Neural Networks" (arXiv:1412.7753),
+    the equations of the structurally constrained recurrent network: the context state
     s_t = (1 - alpha) B x_t + alpha s_{t-1} and the hidden state
     h_t = sigmoid(P s_t + A x_t + R h_{t-1}) (plus our optional bias inside the sigmoid)."""
     h, s, out = h0, s0, []

@@ -198,3 +198,5 @@ def test_bad_log_probs():
         tg.F.ctc_loss(tg.zeros(3, 5), [[1]], [3], [1])
     with pytest.raises(TypeError, match="floating point"):
         tg.F.ctc_loss(tg.zeros(3, 1, 5, dtype=tg.int64), [[1]], [3], [1])
+    with pytest.raises(ValueError, match="no time steps"):
+        tg.F.ctc_loss(tg.zeros(0, 1, 5), [[1]], [0], [1])

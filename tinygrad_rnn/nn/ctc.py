@@ -91,8 +91,9 @@ def ctc_loss(log_probs: Tensor, targets, input_lengths, target_lengths, blank: i
         raise ValueError(f"ctc_loss(): reduction must be 'mean', 'sum' or 'none', not "
                          f"{reduction!r}")
     frames, n, classes = log_probs.shape
-    if frames == 0:
-        raise ValueError("ctc_loss(): log_probs has no time steps (T = 0)")
+    if frames == 0 or n == 0:
+        raise ValueError(f"ctc_loss(): log_probs has no time steps or no sequences (shape "
+                         f"{log_probs.shape})")
     if not 0 <= blank < classes:
         raise ValueError(f"ctc_loss(): blank must be in [0, {classes}), got {blank}")
     in_len = as_lengths(input_lengths, n, "input_lengths")

@@ -20,7 +20,7 @@ class SCRNCell(Module):
     Next to the fast hidden state :math:`h` the cell keeps a context state :math:`s` whose
     recurrent matrix is fixed to :math:`\alpha I`: an exponential moving average of a projection
     of the inputs, so it changes slowly and carries information over long spans. With the
-    paper's letters (its SCRN equations, Fig. 2):
+    paper's letters (the equations of its section on the SCRN):
 
     .. math::
 

@@ -134,7 +134,8 @@ def plain_unroll(layer, mode, x, states):
     return x, tuple(tg.stack([f[i] for f in finals]) for i in range(len(finals[0])))
 
 
-@pytest.mark.parametrize("case", [CASES[i] for i in (0, 2, 3)], ids=[CASE_IDS[i] for i in (0, 2, 3)])
+@pytest.mark.parametrize("case", [CASES[i] for i in (0, 2, 3)],
+                         ids=[CASE_IDS[i] for i in (0, 2, 3)])
 @pytest.mark.parametrize("mode", list(MODES))
 def test_fast_path_equals_a_loop_of_plain_cells(mode, case):
     with_hx = case[3]
@@ -231,7 +232,7 @@ def test_dropout_acts_between_layers_in_training_only():
     assert not np.allclose(first, second)  # a new mask at every call
     assert np.all(first != 0)  # no dropout after the last layer
     rnn.eval()
-    out, h_n = rnn(x)
+    out, _ = rnn(x)
     np.testing.assert_array_equal(out.numpy(), rnn(x)[0].numpy())  # eval is deterministic
     plain = tg.nn.RNN(3, 4, num_layers=2, dtype=np.float64)
     plain.load_state_dict(rnn.state_dict())

@@ -111,10 +111,10 @@ class LSTMCell(RecurrentCell):
 
     def forward(self, x: Tensor, state: tuple[Tensor, Tensor] | None = None
                 ) -> tuple[Tensor, Tensor]:
-        """One step: ``x`` (N, I) and ``(h, c)``, each (N, H) (zeros if ``None``) -> ``(h', c')``."""
+        """One step: ``x`` (N, I) and ``(h, c)``, each (N, H) (zeros if None) -> ``(h', c')``."""
         h, c = self.initial_state(x, state)
-        gates = F.linear(x, self.weight_ih, self.bias_ih) + F.linear(h, self.weight_hh,
-                                                                     self.bias_hh)
+        gates = (F.linear(x, self.weight_ih, self.bias_ih)
+                 + F.linear(h, self.weight_hh, self.bias_hh))
         return lstm_step(gates, c, self.coupled, self.weight_ci, self.weight_cf, self.weight_co)
 
     def initial_state(self, x: Tensor, state) -> tuple[Tensor, Tensor]:

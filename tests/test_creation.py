@@ -95,3 +95,9 @@ def test_comparisons_give_bool_tensors_outside_the_graph():
     assert m.dtype == np.bool_ and not m.requires_grad
     np.testing.assert_array_equal(m.numpy(), [False, True])
     assert {t: 1}[t] == 1   # tensors stay hashable by identity
+
+
+def test_format_of_one_element_tensor():
+    assert f"{tg.tensor(1.23456):.2f}" == "1.23"
+    assert f"{tg.tensor([2.5]):.1f}" == "2.5"
+    assert "tensor(" in f"{tg.ones(2)}"

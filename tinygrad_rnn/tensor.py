@@ -108,6 +108,12 @@ class Tensor:
             raise ValueError(f"the truth value of a tensor of shape {self.shape} is ambiguous")
         return bool(self.data)
 
+    def __format__(self, spec: str) -> str:
+        """Format a one-element tensor as its number (``f"{loss:.3f}"``), others as ``repr``."""
+        if self.size == 1 and spec:
+            return format(self.item(), spec)
+        return format(repr(self), spec)
+
     def __float__(self) -> float:
         return float(self.item())
 

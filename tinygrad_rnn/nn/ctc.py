@@ -2,7 +2,9 @@
 
 Graves, Fernández, Gomez & Schmidhuber, "Connectionist Temporal Classification", ICML 2006,
 Sec. 4.1 (the forward variables). The gradient is whatever the ops' chain rule gives: no
-hand-written backward, so the drawn graph shows the whole recursion.
+hand-written backward, so the drawn graph shows the whole recursion. ``F.logsumexp`` gives
+``-inf`` with a zero gradient where every term is ``-inf`` (positions no alignment reaches), so
+neither the loss nor its gradient meets ``log(0)``.
 """
 from __future__ import annotations
 
@@ -11,22 +13,9 @@ import numpy as np
 from .. import backend
 from ..functions import concat, stack, where
 from ..tensor import Tensor
+from .functional import logsumexp  # functional imports ctc last, once logsumexp exists
 
 REDUCTIONS = ("mean", "sum", "none")
-
-
-def logsumexp_safe(x: Tensor, axis: int) -> Tensor:
-    """``log(sum(exp(x)))`` along ``axis``; all ``-inf`` gives ``-inf`` with a zero gradient.
-
-    The plain expression would give ``log(0)`` and a ``0 * inf = nan`` gradient there: such
-    entries take the ``-inf`` branch of ``tg.where``, and the log reads 1 instead of 0.
-    """
-    xp = x.xp
-    m = x.data.max(axis=axis, keepdims=True)
-    m = xp.where(xp.isfinite(m), m, 0).astype(x.dtype)  # a constant shift, never -inf
-    s = (x - Tensor(m)).exp().sum(axis=axis)
-    alive = s.data > 0
-    return where(alive, where(alive, s, 1.0).log() + Tensor(m.squeeze(axis)), float("-inf"))
 
 
 def ctc_loss(log_probs: Tensor, targets, input_lengths, target_lengths, blank: int = 0,
@@ -122,7 +111,7 @@ def ctc_loss(log_probs: Tensor, targets, input_lengths, target_lengths, blank: i
         terms = [alpha, shift_right(alpha, 1)]
         if skip.any():
             terms.append(where(xp.asarray(skip), shift_right(alpha, 2), neg_inf))
-        alpha = logsumexp_safe(stack(terms), axis=0) + emit[t]
+        alpha = logsumexp(stack(terms), axis=0) + emit[t]
         alphas.append(alpha)
 
     # each sequence's alpha at its own last frame, at positions 2S and 2S - 1
@@ -130,7 +119,7 @@ def ctc_loss(log_probs: Tensor, targets, input_lengths, target_lengths, blank: i
     ends = np.stack([2 * tgt_len, np.maximum(2 * tgt_len - 1, 0)], axis=1)
     picked = where(xp.asarray(np.stack([tgt_len >= 0, tgt_len > 0], axis=1)),
                    last[rows[:, None], ends], neg_inf)
-    log_likelihood = logsumexp_safe(picked, axis=1)
+    log_likelihood = logsumexp(picked, axis=1)
     if (in_len == 0).any():  # no frames: probability 1 for an empty target, else 0
         empty = np.where(tgt_len == 0, 0.0, -np.inf).astype(log_probs.dtype)
         log_likelihood = where(xp.asarray(in_len == 0), Tensor(xp.asarray(empty)),

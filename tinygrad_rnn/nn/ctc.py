@@ -106,11 +106,11 @@ def ctc_loss(log_probs: Tensor, targets, input_lengths, target_lengths, blank: i
     emit = where(xp.asarray(inside), emit, 0.0)
 
     alpha = where(xp.asarray(np.arange(width) < 2), emit[0], neg_inf)
-    alphas = [alpha]
+    alphas, skip = [alpha], xp.asarray(skip) if skip.any() else None
     for t in range(1, int(in_len.max())):
         terms = [alpha, shift_right(alpha, 1)]
-        if skip.any():
-            terms.append(where(xp.asarray(skip), shift_right(alpha, 2), neg_inf))
+        if skip is not None:
+            terms.append(where(skip, shift_right(alpha, 2), neg_inf))
         alpha = logsumexp(stack(terms), axis=0) + emit[t]
         alphas.append(alpha)
 

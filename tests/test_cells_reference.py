@@ -4,6 +4,7 @@ Peephole LSTM, coupled-gate LSTM (CIFG), Cho et al.'s GRU (reset before the matm
 IRNN: each reference below is an independent NumPy transcription of the paper's equations, with
 one weight matrix per gate, compared with our cell over a multi-step sequence (float64); then a
 float64 central-difference gradcheck through the whole sequence, initial states and parameters.
+Last, the docstring examples of the cells and layers run as doctests.
 """
 import numpy as np
 import pytest
@@ -231,3 +232,24 @@ def test_irnn_gradcheck_through_a_sequence():
     h0 = tg.randn(N, H, dtype=np.float64, requires_grad=True)
     assert tg.gradcheck(lambda xs, h0, *params: unroll(cell, xs, h0),
                         [xs, h0, *cell.parameters()])
+
+
+def test_cho_gru_layer_gradcheck():
+    """The GRU layer with reset_after=False has no torch twin either."""
+    tg.manual_seed(0)
+    gru = tg.nn.GRU(2, 2, num_layers=2, bidirectional=True, reset_after=False,
+                    dtype=np.float64)
+    x = tg.randn(3, 2, 2, dtype=np.float64, requires_grad=True)
+    h0 = tg.randn(4, 2, 2, dtype=np.float64, requires_grad=True)
+    assert tg.gradcheck(lambda x, h0, *params: gru(x, h0), [x, h0, *gru.parameters()])
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    from tinygrad_rnn.nn import recurrent
+    from tinygrad_rnn.nn.cells import gru, lstm, rnn
+
+    for module in (recurrent, rnn, lstm, gru):
+        failed, _ = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+        assert failed == 0, module.__name__

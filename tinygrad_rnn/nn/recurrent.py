@@ -136,8 +136,8 @@ class RecurrentLayer(Module):
         if not isinstance(x, Tensor):
             raise TypeError(f"{name}: input must be a Tensor, got {type(x).__name__}")
         layout = "(N, T, I)" if self.batch_first else "(T, N, I)"
-        if x.ndim != 3 or x.shape[2] != self.input_size:
-            raise ValueError(f"{name}: input must have shape {layout} with I = "
+        if x.ndim != 3 or x.shape[2] != self.input_size or x.shape[int(self.batch_first)] < 1:
+            raise ValueError(f"{name}: input must have shape {layout} with T >= 1 and I = "
                              f"{self.input_size}, got {tuple(x.shape)}")
         return x.transpose(1, 0, 2) if self.batch_first else x
 

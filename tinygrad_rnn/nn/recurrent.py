@@ -52,7 +52,8 @@ class RecurrentLayer(Module):
         if dropout > 0 and num_layers == 1:
             warnings.warn(f"{name}: dropout={dropout} acts between layers, not after the last, "
                           "so it does nothing with num_layers=1", stacklevel=2)
-        self.bias, self.batch_first, self.bidirectional = bias, batch_first, bidirectional
+        self.bias, self.batch_first = bool(bias), bool(batch_first)
+        self.bidirectional = bool(bidirectional)
         self.dropout = float(dropout)
         self.suffixes = ("", "_reverse") if bidirectional else ("",)
         new = partial(init_uniform, hidden_size=H, device=device, dtype=dtype)
@@ -80,10 +81,11 @@ class RecurrentLayer(Module):
         return (w_hh.T,)
 
     def step(self, x_proj, state: tuple, weights: tuple) -> tuple:  # pragma: no cover
+        """One time step: this step's input projection (N, GH) and state -> the next state."""
         raise NotImplementedError
 
     # ---- the loops ---------------------------------------------------------------------------
-    def forward(self, x: Tensor, hx=None):
+    def forward(self, x: Tensor, hx=None) -> tuple:
         """Run every layer and direction over the sequence ``x``.
 
         Args:

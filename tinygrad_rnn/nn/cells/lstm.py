@@ -18,7 +18,7 @@ def peep(a: Tensor, w: Tensor | None, c: Tensor) -> Tensor:
 
 def lstm_step(gates: Tensor, c: Tensor, coupled: bool = False, w_ci: Tensor | None = None,
               w_cf: Tensor | None = None, w_co: Tensor | None = None) -> tuple[Tensor, Tensor]:
-    """The LSTM equations from the gates' pre-activations (used by LSTMCell and the LSTM layer).
+    """The LSTM equations (see :class:`LSTMCell`) from the gates' pre-activations.
 
     Args:
         gates: :math:`W_{ih} x + b_{ih} + W_{hh} h + b_{hh}`, (N, 4H) in gate order i, f, g, o,

@@ -1,0 +1,235 @@
+"""Training throughput of tinygrad_rnn on the peers' workload, measured beside the peers in one run.
+
+The workload (``shared/bench/peers/``): token ids (T, B) -> embedding (V, E) -> one recurrent
+layer (LSTM, GRU or RNN, hidden H) -> linear decoder H -> V at every step -> mean softmax
+cross-entropy -> backward through time -> SGD step. Initial weights, batches, the timing loop
+and the peak-memory reading are the peers' own code (their COMMON section, imported from
+``numpy_bptt.py``), so every row is measured the same way; each measurement runs in a fresh
+child process. For each (config, cell) the peers and tinygrad_rnn run back to back, so a busy
+period of the machine hits all of them alike and their ratios stay comparable.
+
+    python benchmarks/train_lstm.py                       # small, medium, large; LSTM
+    python benchmarks/train_lstm.py --config small --cell lstm gru rnn --steps 20
+    python benchmarks/train_lstm.py --peers PATH/TO/bench/peers --json out.jsonl
+
+The peers are looked for in ``$TINYGRAD_RNN_PEERS``, else in ``../shared/bench/peers`` beside
+the repository. torch is optional (``pip install torch==2.13.0``); without it the torch
+columns are empty.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # run from a checkout without installing the package
+TARGETS = {  # LSTM targets of the project, as (column, config) -> minimum ratio of tokens/s
+    ("numpy hoisted", "small"): 0.5, ("torch primitive", "small"): 2.0,
+    ("numpy hoisted", "medium"): 0.85, ("torch primitive", "medium"): 1.3,
+    ("numpy hoisted", "large"): 0.9,
+}
+MEMORY_TARGET = 1.5  # peak RSS at most this times the hoisted NumPy BPTT's
+
+
+def peers_dir(arg: str | None) -> Path:
+    """The folder of the peer scripts, or exit with a message saying where it was looked for."""
+    for candidate in (arg, os.environ.get("TINYGRAD_RNN_PEERS"),
+                      REPO.parent / "shared" / "bench" / "peers"):
+        if candidate and (Path(candidate) / "numpy_bptt.py").exists():
+            return Path(candidate)
+    sys.exit("train_lstm.py: cannot find the peer benchmarks (numpy_bptt.py); pass --peers DIR "
+             "or set TINYGRAD_RNN_PEERS")
+
+
+def load_common(peers: Path):
+    """The peers' COMMON helpers (init_params, make_batches, measure_quiet, ...) as a module."""
+    spec = importlib.util.spec_from_file_location("peer_common", peers / "numpy_bptt.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def build_step(common, cfg: dict, cell: str, args):
+    """tinygrad_rnn's training step, with the peers' initial weights loaded into its modules."""
+    import numpy as np
+
+    import tinygrad_rnn as tg
+
+    dtype = np.dtype(args.dtype)
+    p = common.init_params(cfg, cell, args.seed, dtype)
+    V, E, H = cfg["vocab"], cfg["input"], cfg["hidden"]
+    layer_cls = {"lstm": tg.nn.LSTM, "gru": tg.nn.GRU, "rnn": tg.nn.RNN}[cell]
+    emb = tg.nn.Embedding(V, E, dtype=dtype)
+    rnn = layer_cls(E, H).to(dtype=dtype)
+    dec = tg.nn.Linear(H, V, dtype=dtype)
+    emb.weight.data[...] = p["emb"]
+    rnn.weight_ih_l0.data[...] = p["W"][:E].T
+    rnn.weight_hh_l0.data[...] = p["W"][E:].T
+    rnn.bias_ih_l0.data[...] = p["b_ih"] if cell == "gru" else p["b"]
+    rnn.bias_hh_l0.data[...] = p["b_hh"] if cell == "gru" else 0
+    dec.weight.data[...] = p["Wd"].T
+    dec.bias.data[...] = p["bd"]
+    params = emb.parameters() + rnn.parameters() + dec.parameters()
+    opt = tg.optim.SGD(params, lr=args.lr)
+
+    def step(X, Y):
+        T, B = X.shape
+        out, _ = rnn(emb(X))
+        loss = tg.F.cross_entropy(dec(out.reshape(T * B, H)), Y.reshape(-1))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    return step
+
+
+def run_child(args) -> int:
+    """Measure tinygrad_rnn once (this process is fresh: its peak RSS is this measurement's)."""
+    common = load_common(Path(args.peers))
+    common.set_threads_env(args.threads)
+    common.import_numpy()
+    import numpy as np
+
+    import tinygrad_rnn as tg
+
+    cfg = dict(common.CONFIGS[args.config[0]], name=args.config[0])
+    cell = args.cell[0]
+    warmup = args.warmup if args.warmup is not None else cfg["warmup"]
+    steps = args.steps if args.steps is not None else cfg["steps"]
+    base = common.rss_now_mb()
+    batches = common.make_batches(cfg, args.seed)
+    step = build_step(common, cfg, cell, args)
+    times, losses, load = common.measure_quiet(step, batches, warmup, steps, args)
+    extra = {"peer": "tinygrad_rnn", "impl": "layer", "dtype": args.dtype, "warmup": warmup,
+             "steps": steps, "lr": args.lr, "base_rss_mb": base,
+             "peak_rss_mb": common.peak_rss_mb(),
+             "versions": {"numpy": np.__version__, "tinygrad_rnn": tg.__version__},
+             "host": common.host_info(args.threads)}
+    extra.update(load)
+    print(json.dumps(common.summarize(times, losses, cfg, cell, extra)), flush=True)
+    return 0
+
+
+def run(cmd: list[str]) -> list[dict]:
+    """Run one measuring command; its JSON lines (progress goes to stderr)."""
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=False)
+    if r.returncode:
+        print(f"  command failed ({r.returncode}): {' '.join(cmd)}", file=sys.stderr)
+    return [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
+
+
+def common_flags(args, cfg: str, cell: str) -> list[str]:
+    flags = ["--config", cfg, "--cell", cell, "--threads", str(args.threads), "--dtype",
+             args.dtype, "--lr", repr(args.lr), "--seed", str(args.seed), "--wait",
+             repr(args.wait), "--max-bg", repr(args.max_bg), "--retries", str(args.retries)]
+    for name in ("steps", "warmup"):
+        if getattr(args, name) is not None:
+            flags += [f"--{name}", str(getattr(args, name))]
+    return flags
+
+
+def has_torch() -> bool:
+    return importlib.util.find_spec("torch") is not None
+
+
+def measure_all(args) -> list[dict]:
+    """Every (config, cell): NumPy BPTT, torch, then tinygrad_rnn, back to back."""
+    peers, py, records = Path(args.peers), sys.executable, []
+    for cfg in args.config:
+        for cell in args.cell:
+            flags = common_flags(args, cfg, cell)
+            print(f"== {cfg} {cell}", file=sys.stderr, flush=True)
+            records += run([py, str(peers / "numpy_bptt.py"), *flags, "--impl", "hoisted",
+                            "perstep"])
+            if has_torch():
+                records += run([py, str(peers / "torch_lstm.py"), *flags, "--impl",
+                                "primitive", "fused"])
+            records += run([py, __file__, "--_child", "--peers", str(peers), *flags])
+    return records
+
+
+COLUMNS = [("numpy hoisted", "numpy_bptt", "hoisted"), ("numpy perstep", "numpy_bptt", "perstep"),
+           ("torch primitive", "torch", "primitive"), ("torch fused", "torch", "fused")]
+
+
+def report(records: list[dict]) -> None:
+    """Tokens/s per row, tinygrad_rnn's ratios against each peer, targets and memory."""
+    by = {(r["config"], r["cell"], r["peer"], r["impl"]): r for r in records}
+    rows = sorted({(r["config"], r["cell"]) for r in records},
+                  key=lambda k: (["small", "medium", "large"].index(k[0]), k[1]))
+    print("\ntokens/s (median step); ratio = tinygrad_rnn / peer, measured in the same run")
+    print(f"{'config':7s} {'cell':5s} {'tinygrad_rnn':>12s}" +
+          "".join(f" {name:>16s}" for name, _, _ in COLUMNS) + "   peak MB (ours / hoisted)")
+    verdicts = []
+    for cfg, cell in rows:
+        ours = by.get((cfg, cell, "tinygrad_rnn", "layer"))
+        if ours is None:
+            continue
+        line = f"{cfg:7s} {cell:5s} {ours['tokens_per_s']:12,.0f}"
+        for name, peer, impl in COLUMNS:
+            r = by.get((cfg, cell, peer, impl))
+            if r is None:
+                line += f" {'-':>16s}"
+                continue
+            ratio = ours["tokens_per_s"] / r["tokens_per_s"]
+            line += f" {r['tokens_per_s']:8,.0f} {ratio:5.2f}x"
+            goal = TARGETS.get((name, cfg)) if cell == "lstm" else None
+            if goal is not None:
+                verdicts.append(f"{cfg} lstm vs {name}: {ratio:.2f}x (target >= {goal}x) "
+                                f"{'PASS' if ratio >= goal else 'MISS'}")
+        hoisted = by.get((cfg, cell, "numpy_bptt", "hoisted"))
+        if hoisted:
+            mem = ours["peak_rss_mb"] / hoisted["peak_rss_mb"]
+            line += f"   {ours['peak_rss_mb']:.0f} / {hoisted['peak_rss_mb']:.0f} = {mem:.2f}x"
+            if cell == "lstm":
+                verdicts.append(f"{cfg} lstm peak memory: {mem:.2f}x hoisted NumPy (target <= "
+                                f"{MEMORY_TARGET}x) {'PASS' if mem <= MEMORY_TARGET else 'MISS'}")
+            first = abs(ours["loss_first"] - hoisted["loss_first"])
+            if first > 1e-3 * abs(hoisted["loss_first"]):
+                verdicts.append(f"{cfg} {cell}: first-step loss {ours['loss_first']:.6f} differs "
+                                f"from NumPy's {hoisted['loss_first']:.6f}: NOT the same workload")
+        print(line)
+    print()
+    for v in verdicts:
+        print(v)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--config", nargs="+", default=["small", "medium", "large"],
+                    choices=["small", "medium", "large"])
+    ap.add_argument("--cell", nargs="+", default=["lstm"], choices=["lstm", "gru", "rnn"])
+    ap.add_argument("--peers", default=None, help="folder of the peer scripts")
+    ap.add_argument("--threads", type=int, default=2, help="BLAS/OpenMP/torch threads (2)")
+    ap.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    ap.add_argument("--steps", type=int, default=None, help="timed steps (default per config)")
+    ap.add_argument("--warmup", type=int, default=None, help="warm-up steps (default per config)")
+    ap.add_argument("--lr", type=float, default=0.1)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--wait", type=float, default=10.0,
+                    help="seconds to wait for a quiet machine before each measurement")
+    ap.add_argument("--max-bg", type=float, default=0.3, help="others' load counted as quiet")
+    ap.add_argument("--retries", type=int, default=1)
+    ap.add_argument("--json", default=None, help="also write every record to this file")
+    ap.add_argument("--_child", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    args.peers = str(peers_dir(args.peers))
+    if args._child:
+        return run_child(args)
+    records = measure_all(args)
+    if args.json:
+        with open(args.json, "w") as fh:
+            fh.writelines(json.dumps(r) + "\n" for r in records)
+    report(records)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

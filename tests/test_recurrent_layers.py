@@ -173,7 +173,7 @@ def graph(root) -> list:
 
 
 def test_every_step_has_its_own_scope():
-    lstm = tg.nn.LSTM(3, 4, num_layers=2, bidirectional=True)
+    lstm = tg.nn.LSTM(3, 4, num_layers=2, bidirectional=True, fused=False)
     out, _ = lstm(tg.randn(5, 2, 3))
     forward, backward = out.parents  # the last layer's two directions, side by side
     assert forward.parents[3].scope == ("lstm", "l1", "t3")  # h_3 of layer 1
@@ -189,14 +189,17 @@ def test_every_step_has_its_own_scope():
 
 @pytest.mark.parametrize("layer,ops_per_step,matmuls", [
     (tg.nn.RNN(3, 4), 4, 1),
-    (tg.nn.LSTM(3, 4), 16, 1),
+    (tg.nn.LSTM(3, 4, fused=False), 16, 1),
+    (tg.nn.LSTM(3, 4), 5, 1),  # LSTMStep, the h and c slices, the step's input slice, MatMul
     (tg.nn.GRU(3, 4), 19, 1),
     (tg.nn.GRU(3, 4, reset_after=False), 18, 2),
-], ids=["rnn", "lstm", "gru", "gru_cho"])
+], ids=["rnn", "lstm", "lstm_fused", "gru", "gru_cho"])
 def test_per_step_op_count(layer, ops_per_step, matmuls):
-    out, _ = layer(tg.randn(4, 2, 3))
+    out, final = layer(tg.randn(4, 2, 3))
     name = type(layer).__name__.lower()
-    nodes = [t for t in graph(out) if t.op is not None]
+    finals = final if isinstance(final, tuple) else (final,)
+    reachable = {id(t): t for root in (out, *finals) for t in graph(root)}
+    nodes = [t for t in reachable.values() if t.op is not None]
     for step in range(4):
         ops = [type(t.op).__name__ for t in nodes if t.scope[:3] == (name, "l0", f"t{step}")]
         assert len(ops) == ops_per_step, sorted(ops)
@@ -317,3 +320,24 @@ def test_repr_shows_non_default_options():
         "GRU(3, 4, num_layers=2, bidirectional=True, reset_after=False)"
     assert repr(tg.nn.RNN(3, 4, nonlinearity="relu", bias=False)) == \
         "RNN(3, 4, bias=False, nonlinearity='relu')"
+
+
+@pytest.mark.parametrize("dtype,rtol", [(np.float64, 1e-12), (np.float32, 1e-5)])
+def test_fused_lstm_step_equals_the_op_by_op_path(dtype, rtol):
+    tg.manual_seed(3)
+    fused = tg.nn.LSTM(3, 5, num_layers=2, bidirectional=True, dtype=dtype)
+    plain = tg.nn.LSTM(3, 5, num_layers=2, bidirectional=True, fused=False, dtype=dtype)
+    plain.load_state_dict(fused.state_dict())
+    x = tg.randn(6, 2, 3, dtype=dtype)
+    h0, c0 = tg.randn(4, 2, 5, dtype=dtype), tg.randn(4, 2, 5, dtype=dtype)
+    weights = tg.randn(6, 2, 10, dtype=dtype)
+    results = []
+    for layer in (fused, plain):
+        xs, hs, cs = (tg.tensor(t.numpy(), requires_grad=True) for t in (x, h0, c0))
+        out, (h_n, c_n) = layer(xs, (hs, cs))
+        ((out * weights).sum() + (h_n * c_n).sum()).backward()
+        assert out.dtype == dtype
+        results.append([out, h_n, c_n, xs.grad, hs.grad, cs.grad]
+                       + [p.grad for p in layer.parameters()])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=rtol, atol=rtol * 1e-2)

@@ -1,0 +1,69 @@
+"""Sphinx configuration: the lessons gallery (sphinx-gallery) and the API reference (autodoc).
+
+Builds offline with warnings as errors (``make docs``): no intersphinx, no remote images.
+Every lesson in ``tutorials/`` is executed at every build, so its printed numbers, plots and
+Graphviz drawings always come from the code as it is.
+"""
+import os
+import sys
+from pathlib import Path
+
+DOCS = Path(__file__).resolve().parent
+ROOT = DOCS.parent
+sys.path.insert(0, str(ROOT))  # the package, even without an install
+sys.path.insert(0, str(DOCS))  # gallery_scrapers
+
+import tinygrad_rnn
+
+project = "tinygrad_rnn"
+author = "the tinygrad_rnn authors"
+copyright = "the tinygrad_rnn authors"
+release = version = tinygrad_rnn.__version__
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.napoleon",
+    "sphinx.ext.mathjax",
+    "sphinx.ext.viewcode",
+    "sphinx_gallery.gen_gallery",
+]
+
+exclude_patterns = ["_build", "lessons/*.ipynb", "lessons/*.py", "lessons/*.zip"]
+html_theme = "furo"
+html_title = f"tinygrad_rnn {release}"
+# MathJax is the one asset the theme loads from the network; pages still read without it.
+
+autodoc_member_order = "bysource"
+autodoc_typehints = "description"
+autodoc_default_options = {"members": True, "show-inheritance": True}
+napoleon_google_docstring = True
+napoleon_numpy_docstring = False
+napoleon_use_ivar = True  # "Attributes:" as fields: no duplicates of a NamedTuple's own fields
+# The ops' one-line rules are plain text; ``y = |x|`` (Abs) would otherwise be a reST substitution.
+rst_prolog = r"""
+.. |x| replace:: \|x\|
+"""
+
+# Lessons run with the array work on one thread, as in CI, and with tqdm's bars off.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("TQDM_DISABLE", "1")
+# The lessons read tiny Shakespeare from the shared copy beside the repository when there is
+# one (CI and the tests), else from the download cache.
+shared = ROOT.parent / "shared" / "data" / "tinyshakespeare.txt"
+if shared.exists():
+    os.environ.setdefault("TINYGRAD_RNN_DATA", str(shared))
+
+sphinx_gallery_conf = {
+    "examples_dirs": str(ROOT / "tutorials"),
+    "gallery_dirs": "lessons",
+    "filename_pattern": r"/\d\d_",  # every numbered lesson is executed
+    "within_subsection_order": "FileNameSortKey",
+    "image_scrapers": ("matplotlib", "gallery_scrapers.scraper"),
+    "ignore_repr_types": r"graphviz|matplotlib",
+    "download_all_examples": False,
+    "remove_config_comments": True,
+    "abort_on_example_error": True,
+    "show_memory": False,
+    "min_reported_time": 1,
+    "matplotlib_animations": False,
+}

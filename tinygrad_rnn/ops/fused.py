@@ -47,18 +47,23 @@ class LSTMStep(Op):
     def backward(self, grad):
         s, g, c, tc = self.saved
         xp = get_array_module(s)
-        H = c.shape[-1]
+        N, H = c.shape
         one = constant(1, s)
-        i, f, o = s[:, :H], s[:, H:2 * H], s[:, 3 * H:]
+        f = s[:, H:2 * H]
         dh, dc_next = grad[:, :H], grad[:, H:]
         dc = one - tc * tc
-        dc *= o
+        dc *= s[:, 3 * H:]                          # o
         dc *= dh
         dc += dc_next
-        dz = xp.empty_like(s)
-        for k, (upstream, other, gate, sigmoid) in enumerate(
-                ((dc, g, i, True), (dc, c, f, True), (dc, i, g, False), (dh, tc, o, True))):
-            part = dz[:, k * H:(k + 1) * H]
-            xp.multiply(upstream, other, out=part)
-            part *= (gate * (one - gate)) if sigmoid else (one - gate * gate)
+        dz = one - s                                # sigma'(z) = s (1 - s) for i, f and o,
+        dz *= s
+        gates = dz.reshape(N, 4, H)                 # a view: gates[:, k] is gate k's slice
+        xp.multiply(g, g, out=gates[:, 2])          # tanh'(z) = 1 - g^2 for g,
+        xp.subtract(one, gates[:, 2], out=gates[:, 2])
+        gates[:, 0] *= g                            # times what multiplies each gate:
+        gates[:, 1] *= c                            #   c' = f c + i g,  h' = o tanh(c')
+        gates[:, 2] *= s[:, :H]
+        gates[:, 3] *= tc
+        gates[:, :3] *= dc[:, None, :]
+        gates[:, 3] *= dh
         return dz, dz, dc * f

@@ -113,8 +113,10 @@ CASES = [
     Case("Index", "split", lambda a: a.split([1, 3], axis=0)[1], normal((4, 2))),
     Case("Concat", "axis1", lambda a, b, c: tg.concat([a, b, c], axis=1), normal((2, 1), (2, 3), (2, 2))),
     Case("Concat", "negative-axis", lambda a, b: tg.concat([a, b], axis=-1), normal((2, 3, 1), (2, 3, 2))),
-    Case("LSTMStep", "fused-gates", lambda zx, zh, c: tg.ops.LSTMStep.apply(zx, zh, c),
-         normal((3, 8), (3, 8), (3, 2))),
+    Case("LSTMStep", "fused-step", lambda zx, h, w, c, b: tg.ops.LSTMStep.apply(zx, h, w, c, b),
+         normal((3, 8), (3, 2), (2, 8), (3, 2), (8,))),
+    Case("LSTMStep", "no-bias", lambda zx, h, w, c: tg.ops.LSTMStep.apply(zx, h, w, c),
+         normal((3, 8), (3, 2), (2, 8), (3, 2))),
     Case("Stack", "axis0", lambda a, b: tg.stack([a, b]), normal((2, 3), (2, 3))),
     Case("Stack", "last-axis", lambda a, b, c: tg.stack([a, b, c], axis=-1), normal((2, 3), (2, 3), (2, 3))),
 ]

@@ -77,8 +77,8 @@ class RecurrentLayer(Module):
         y = x @ w_ih.T
         return y if b_ih is None else y + (b_ih + b_hh)
 
-    def recurrent_weights(self, w_hh, b_hh) -> tuple:
-        """What every step needs of ``W_hh``: here its transpose, made once per sequence."""
+    def recurrent_weights(self, w_hh, b_ih, b_hh) -> tuple:
+        """What every step needs of ``W_hh`` (and the biases): here ``W_hh^T``, made once."""
         return (w_hh.T,)
 
     def step(self, x_proj, state: tuple, weights: tuple) -> tuple:  # pragma: no cover
@@ -123,7 +123,7 @@ class RecurrentLayer(Module):
         with scope(name):
             x_proj = self.input_projection(x.reshape(T * N, I), w_ih, b_ih, b_hh)
             x_proj = x_proj.reshape(T, N, x_proj.shape[1])
-            weights = self.recurrent_weights(w_hh, b_hh)
+            weights = self.recurrent_weights(w_hh, b_ih, b_hh)
         hs = [None] * T
         for t in (range(T - 1, -1, -1) if suffix else range(T)):
             with scope(name, f"t{t}"):
@@ -261,11 +261,21 @@ class LSTM(RecurrentLayer):
             for suffix in self.suffixes:
                 getattr(self, f"bias_ih_l{k}{suffix}").data[H:2 * H] += forget_bias
 
+    def input_projection(self, x, w_ih, b_ih, b_hh):
+        if not self.fused or b_ih is None:
+            return super().input_projection(x, w_ih, b_ih, b_hh)
+        return x @ w_ih.T  # the fused step adds the biases: no second (T*N, 4H) array
+
+    def recurrent_weights(self, w_hh, b_ih, b_hh):
+        if not self.fused or b_ih is None:
+            return (w_hh.T,)
+        return w_hh.T, b_ih + b_hh
+
     def step(self, x_proj, state, weights):
-        (h, c), (w_hh_t,) = state, weights
+        (h, c) = state
         if not self.fused:
-            return lstm_step(x_proj + h @ w_hh_t, c)
-        hc = LSTMStep.apply(x_proj, h @ w_hh_t, c)
+            return lstm_step(x_proj + h @ weights[0], c)
+        hc = LSTMStep.apply(x_proj, h, weights[0], c, *weights[1:])
         H = self.hidden_size
         return hc[:, :H], hc[:, H:]
 
@@ -303,7 +313,7 @@ class GRU(RecurrentLayer):
         y = x @ w_ih.T  # b_hn must stay inside r * (W_hn h + b_hn): b_hh is added per step
         return y if b_ih is None else y + b_ih
 
-    def recurrent_weights(self, w_hh, b_hh):
+    def recurrent_weights(self, w_hh, b_ih, b_hh):
         if self.reset_after:
             return w_hh.T, b_hh
         H = self.hidden_size

@@ -28,8 +28,14 @@ def _add_demo(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
+def _add_train(subparsers: argparse._SubParsersAction) -> None:
+    from tinygrad_rnn.cli_train import add_command
+
+    add_command(subparsers)
+
+
 #: One function per command; each adds its subparser and sets ``run`` (args -> exit code).
-COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_demo]
+COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_demo, _add_train]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -98,7 +98,7 @@ class Vocab:
 
     >>> v = Vocab("hello")
     >>> len(v), v.encode("hole").tolist(), v.decode([3, 1])
-    (4, [2, 3, 1, 0], 'le')
+    (4, [1, 3, 2, 0], 'oh')
     """
 
     def __init__(self, text: str):

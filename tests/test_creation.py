@@ -101,3 +101,25 @@ def test_format_of_one_element_tensor():
     assert f"{tg.tensor(1.23456):.2f}" == "1.23"
     assert f"{tg.tensor([2.5]):.1f}" == "2.5"
     assert "tensor(" in f"{tg.ones(2)}"
+
+
+def test_cupy_is_imported_only_when_cuda_is_asked_for(tmp_path):
+    """A fake ``cupy`` on the path records being imported: the CPU path must never import it."""
+    import os
+    import subprocess
+    import sys
+
+    fake = tmp_path / "cupy"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("import builtins\nbuiltins.FAKE_CUPY_IMPORTED = True\n")
+    code = ("import builtins, tinygrad_rnn as tg\n"
+            "m = tg.nn.LSTM(3, 4); out, _ = m(tg.randn(2, 1, 3)); out.sum().backward()\n"
+            "assert not hasattr(builtins, 'FAKE_CUPY_IMPORTED'), 'cupy imported on the CPU path'\n"
+            "assert tg.cuda.is_available() is False and 'CuPy' in tg.cuda.reason()\n"
+            "assert builtins.FAKE_CUPY_IMPORTED  # the fake was found: the check above can fail\n"
+            "print('ok')")
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), repo]))
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                       check=False)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr

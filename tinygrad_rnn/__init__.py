@@ -14,6 +14,7 @@ from .autograd import (
     is_grad_enabled,
     no_grad,
     scope,
+    set_grad_enabled,
 )
 from .backend import DeviceError
 from .creation import (
@@ -75,7 +76,7 @@ __all__ = [
     "rand",
     "randn",
     "save",
-    "scope",
+    "scope", "set_grad_enabled",
     "stack",
     "tensor",
     "uniform",

@@ -27,26 +27,32 @@ class _State(threading.local):
 state = _State()
 
 
-class no_grad(contextlib.ContextDecorator):
-    """Context manager and decorator: ops inside record no graph (as ``torch.no_grad``)."""
+class set_grad_enabled(contextlib.ContextDecorator):
+    """Context manager and decorator: record the graph (``True``) or not (``False``) inside."""
+
+    def __init__(self, mode: bool):
+        self.mode = bool(mode)
 
     def __enter__(self):
         self.prev = state.grad_enabled
-        state.grad_enabled = False
+        state.grad_enabled = self.mode
 
     def __exit__(self, *exc):
         state.grad_enabled = self.prev
 
 
-class enable_grad(contextlib.ContextDecorator):
-    """Context manager and decorator: record the graph again inside a ``no_grad`` block."""
+class no_grad(set_grad_enabled):
+    """Ops inside record no graph (as ``torch.no_grad``)."""
 
-    def __enter__(self):
-        self.prev = state.grad_enabled
-        state.grad_enabled = True
+    def __init__(self):
+        super().__init__(False)
 
-    def __exit__(self, *exc):
-        state.grad_enabled = self.prev
+
+class enable_grad(set_grad_enabled):
+    """Record the graph again inside a ``no_grad`` block."""
+
+    def __init__(self):
+        super().__init__(True)
 
 
 class AnomalyError(FloatingPointError):

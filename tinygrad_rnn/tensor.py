@@ -242,68 +242,6 @@ class Tensor:
             return self.with_scalar(value.item())
         return self, None
 
-    def __add__(self, other):
-        x, c = self.with_scalar(other)
-        if c is None:
-            return ops.Add.apply(x, x.lift(other))
-        return ops.AddScalar.apply(x, c)
-
-    def __radd__(self, other):
-        x, c = self.with_scalar(other)
-        if c is None:
-            return ops.Add.apply(x.lift(other), x)
-        return ops.AddScalar.apply(x, c)
-
-    def __sub__(self, other):
-        x, c = self.with_scalar(other)
-        if c is None:
-            return ops.Sub.apply(x, x.lift(other))
-        return ops.AddScalar.apply(x, -c)
-
-    def __rsub__(self, other):
-        x, c = self.with_scalar(other)
-        if c is None:
-            return ops.Sub.apply(x.lift(other), x)
-        return ops.RSubScalar.apply(x, c)
-
-    def __mul__(self, other):
-        x, c = self.with_scalar(other)
-        if c is None:
-            return ops.Mul.apply(x, x.lift(other))
-        return ops.MulScalar.apply(x, c)
-
-    def __rmul__(self, other):
-        x, c = self.with_scalar(other)
-        if c is None:
-            return ops.Mul.apply(x.lift(other), x)
-        return ops.MulScalar.apply(x, c)
-
-    def __truediv__(self, other):
-        x = self if self.data.dtype.kind in "fc" else self.astype(np.float32)
-        x, c = x.with_scalar(other)
-        if c is None:
-            return ops.Div.apply(x, x.lift(other))
-        return ops.DivScalar.apply(x, c)
-
-    def __rtruediv__(self, other):
-        x = self if self.data.dtype.kind in "fc" else self.astype(np.float32)
-        x, c = x.with_scalar(other)
-        if c is None:
-            return ops.Div.apply(x.lift(other), x)
-        return ops.RDivScalar.apply(x, c)
-
-    def __pow__(self, other):
-        x, c = self.with_scalar(other)
-        if c is None:
-            return ops.Pow.apply(x, x.lift(other))
-        return ops.PowScalar.apply(x, c)
-
-    def __rpow__(self, other):
-        x, c = self.with_scalar(other)
-        if c is None:
-            return ops.Pow.apply(x.lift(other), x)
-        return ops.RPowScalar.apply(x, c)
-
     def __matmul__(self, other):
         return ops.MatMul.apply(self, self.lift(other))
 
@@ -429,4 +367,33 @@ def unwrap_index(key):
     return key
 
 
-from . import ops
+def binary_operator(tensor_op, scalar_op, *, reflected=False, negate=False, true_divide=False):
+    """A Tensor operator: a Python number goes to ``scalar_op``, anything else to ``tensor_op``.
+
+    ``reflected`` serves ``number - x`` style calls (``__rsub__``); ``negate`` turns ``x - c``
+    into ``x + (-c)``; ``true_divide`` makes integer tensors float32 first, as torch does.
+    """
+
+    def operator(self, other):
+        x = self.astype(np.float32) if true_divide and self.data.dtype.kind not in "fc" else self
+        x, c = x.with_scalar(other)
+        if c is None:
+            y = x.lift(other)
+            return tensor_op.apply(y, x) if reflected else tensor_op.apply(x, y)
+        return scalar_op.apply(x, -c if negate else c)
+
+    return operator
+
+
+from . import ops  # ops need Tensor, so they come after it; the operators need ops
+
+Tensor.__add__ = binary_operator(ops.Add, ops.AddScalar)
+Tensor.__radd__ = binary_operator(ops.Add, ops.AddScalar, reflected=True)
+Tensor.__sub__ = binary_operator(ops.Sub, ops.AddScalar, negate=True)
+Tensor.__rsub__ = binary_operator(ops.Sub, ops.RSubScalar, reflected=True)
+Tensor.__mul__ = binary_operator(ops.Mul, ops.MulScalar)
+Tensor.__rmul__ = binary_operator(ops.Mul, ops.MulScalar, reflected=True)
+Tensor.__truediv__ = binary_operator(ops.Div, ops.DivScalar, true_divide=True)
+Tensor.__rtruediv__ = binary_operator(ops.Div, ops.RDivScalar, reflected=True, true_divide=True)
+Tensor.__pow__ = binary_operator(ops.Pow, ops.PowScalar)
+Tensor.__rpow__ = binary_operator(ops.Pow, ops.RPowScalar, reflected=True)

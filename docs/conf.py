@@ -8,6 +8,11 @@ import os
 import sys
 from pathlib import Path
 
+# Lessons run with the array work on one thread (before NumPy is first imported: OpenBLAS reads
+# it once) and with tqdm's bars off.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("TQDM_DISABLE", "1")
+
 DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parent
 sys.path.insert(0, str(ROOT))  # the package, even without an install
@@ -26,12 +31,12 @@ extensions = [
     "sphinx.ext.mathjax",
     "sphinx.ext.viewcode",
     "sphinx_gallery.gen_gallery",
+    "sphinx-mathjax-offline",  # MathJax from _static: formulas render without the network
 ]
 
 exclude_patterns = ["_build", "lessons/*.ipynb", "lessons/*.py", "lessons/*.zip"]
 html_theme = "furo"
 html_title = f"tinygrad_rnn {release}"
-# MathJax is the one asset the theme loads from the network; pages still read without it.
 
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
@@ -44,9 +49,6 @@ rst_prolog = r"""
 .. |x| replace:: \|x\|
 """
 
-# Lessons run with the array work on one thread, as in CI, and with tqdm's bars off.
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-os.environ.setdefault("TQDM_DISABLE", "1")
 # The lessons read tiny Shakespeare from the shared copy beside the repository when there is
 # one (CI and the tests), else from the download cache.
 shared = ROOT.parent / "shared" / "data" / "tinyshakespeare.txt"
@@ -58,11 +60,13 @@ sphinx_gallery_conf = {
     "gallery_dirs": "lessons",
     "filename_pattern": r"/\d\d_",  # every numbered lesson is executed
     "within_subsection_order": "FileNameSortKey",
-    "image_scrapers": ("matplotlib", "gallery_scrapers.scraper"),
+    # Ours first: it must see pyplot's figures while pyplot still manages them (and skip them).
+    "image_scrapers": ("gallery_scrapers.scraper", "matplotlib"),
     "ignore_repr_types": r"graphviz|matplotlib",
     "download_all_examples": False,
     "remove_config_comments": True,
     "abort_on_example_error": True,
+    "run_stale_examples": True,  # run every lesson at every build, changed or not
     "show_memory": False,
     "min_reported_time": 1,
     "matplotlib_animations": False,

@@ -28,8 +28,11 @@ def is_new(obj) -> bool:
     """Whether ``obj`` is a picture not saved yet (or a graph whose text changed since)."""
     if isinstance(obj, GRAPHS):
         return obj not in SAVED or SAVED[obj] != obj.source
-    if isinstance(obj, Figure):  # pyplot's own figures are the "matplotlib" scraper's
-        return obj.canvas.manager is None and obj not in SAVED
+    if isinstance(obj, Figure) and obj not in SAVED:
+        if obj.canvas.manager is not None:  # pyplot's: the "matplotlib" scraper saves it,
+            SAVED[obj] = None  # and closes it, after which it looks like ours: remember it
+            return False
+        return True
     return False
 
 

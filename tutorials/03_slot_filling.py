@@ -141,11 +141,14 @@ for name, model in (("feed-forward", feedforward), ("RNN", recurrent)):
 # %%
 # The unrolled RNN
 # ----------------
-# The RNN's graph for one sentence, one box per time step (word): the same weights (yellow,
-# drawn once) are used at every step, and each :math:`h_t` feeds the next step. The graph that
-# backpropagation walks *is* this unrolled graph, which is the subject of the next lesson.
+# The RNN layer's graph for the first lecture sentence, one box per time step (word): the same
+# weights (yellow, drawn once) are used at every step, and each :math:`h_t` feeds the next
+# step. The input projections :math:`W_{ih} e_t + b` of all nine words are one matrix product
+# before the loop. The graph that backpropagation walks *is* this unrolled graph, which is the
+# subject of the next lesson.
 one = encode(lecture[:1])
-unrolled = tg.viz.draw(loss_of(recurrent, one.x, one.y), level="step", module=recurrent)
+h, _ = recurrent.rnn(recurrent.embed(tg.tensor(one.x)))
+unrolled = tg.viz.draw(h, level="step", module=recurrent, rankdir="TB")
 
 # %%
 # The number to check

@@ -261,23 +261,32 @@ class LSTM(RecurrentLayer):
             for suffix in self.suffixes:
                 getattr(self, f"bias_ih_l{k}{suffix}").data[H:2 * H] += forget_bias
 
-    def input_projection(self, x, w_ih, b_ih, b_hh):
-        if not self.fused or b_ih is None:
-            return super().input_projection(x, w_ih, b_ih, b_hh)
-        return x @ w_ih.T  # the fused step adds the biases: no second (T*N, 4H) array
+    def unroll(self, x: Tensor, state: tuple, k: int, suffix: str) -> tuple:
+        """One layer, one direction; fused: one :class:`~tinygrad_rnn.ops.LSTMStep` per step.
 
-    def recurrent_weights(self, w_hh, b_ih, b_hh):
-        if not self.fused or b_ih is None:
-            return (w_hh.T,)
-        return w_hh.T, b_ih + b_hh
+        The state travels as one tensor ``[h, c]`` (N, 2H); every step reads its slice of the
+        hoisted input projection itself, so a step is one node of the graph.
+        """
+        if not self.fused:
+            return super().unroll(x, state, k, suffix)
+        w_ih, w_hh, b_ih, b_hh = self.weights(k, suffix)
+        T, N, I = x.shape
+        H, name = self.hidden_size, f"l{k}{suffix}"
+        with scope(name):
+            x_proj = (x.reshape(T * N, I) @ w_ih.T).reshape(T, N, 4 * H)
+            weights = (w_hh.T,) if b_ih is None else (w_hh.T, b_ih + b_hh)
+            hc = concat(list(state), axis=1)
+        hcs = [None] * T
+        for t in (range(T - 1, -1, -1) if suffix else range(T)):
+            with scope(name, f"t{t}"):
+                hc = LSTMStep.apply(x_proj, hc, *weights, t=t)
+            hcs[t] = hc
+        with scope(name):
+            return stack(hcs)[:, :, :H], (hc[:, :H], hc[:, H:])
 
     def step(self, x_proj, state, weights):
-        (h, c) = state
-        if not self.fused:
-            return lstm_step(x_proj + h @ weights[0], c)
-        hc = LSTMStep.apply(x_proj, h, weights[0], c, *weights[1:])
-        H = self.hidden_size
-        return hc[:, :H], hc[:, H:]
+        (h, c), (w_hh_t,) = state, weights
+        return lstm_step(x_proj + h @ w_hh_t, c)
 
 
 class GRU(RecurrentLayer):

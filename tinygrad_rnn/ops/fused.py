@@ -8,34 +8,40 @@ op equal to it.
 """
 from __future__ import annotations
 
+from ..autograd import Scatter
 from ..backend import constant, get_array_module
 from .base import Op
 from .unary import exp_limit
 
 
 class LSTMStep(Op):
-    r"""[h', c'] of an LSTM step, in PyTorch's gate order i, f, g, o.
+    r"""[h', c'] of LSTM step ``t``, in PyTorch's gate order i, f, g, o.
 
-    Inputs: ``zx`` (N, 4H), the step's input projection :math:`W_{ih} x_t`; ``h`` (N, H);
-    ``w`` (H, 4H), :math:`W_{hh}^T`; ``c`` (N, H); optionally ``b`` (4H,), both biases summed.
+    Inputs: ``zx`` (T, N, 4H), the input projections :math:`W_{ih} x` of the whole sequence (this
+    step reads ``zx[t]``); ``hc`` (N, 2H), the previous ``[h, c]``; ``w`` (H, 4H), the transposed
+    recurrent weights :math:`W_{hh}^T`; optionally ``b`` (4H,), both biases summed.
 
-    Forward: :math:`z = z_x + h w + b`; :math:`i, f, o = \sigma(z_i), \sigma(z_f), \sigma(z_o)`,
+    Forward: :math:`z = z_x[t] + h w + b`; :math:`i, f, o = \sigma(z_i), \sigma(z_f), \sigma(z_o)`,
     :math:`g = \tanh(z_g)`, :math:`c' = f c + i g`, :math:`h' = o \tanh(c')`; the output is
     ``[h', c']`` (N, 2H).
 
-    Backward, from :math:`(\bar h, \bar c')`: :math:`\bar c = \bar c' + \bar h\, o (1 - \tanh^2 c')`,
+    Backward, from :math:`(\bar h', \bar c')`:
+    :math:`\bar c = \bar c' + \bar h' o (1 - \tanh^2 c')`,
     :math:`\bar z = [\bar c g\, i(1-i),\ \bar c c\, f(1-f),\ \bar c i (1-g^2),\
-    \bar h \tanh c'\, o(1-o)]`; then :math:`\bar z_x = \bar z`, :math:`\bar h = \bar z w^T`,
-    :math:`\bar w = h^T \bar z`, :math:`\bar c = \bar c f`, :math:`\bar b = \sum_n \bar z`.
+    \bar h' \tanh c'\, o(1-o)]`; then :math:`\bar z_x[t] = \bar z` (the rest of
+    :math:`\bar z_x` is untouched: a :class:`~tinygrad_rnn.autograd.Scatter`),
+    :math:`\bar{hc} = [\bar z w^T,\ \bar c f]`, :math:`\bar w = h^T \bar z`,
+    :math:`\bar b = \sum_n \bar z`.
     """
 
     wants_needs = True
 
-    def forward(self, zx, h, w, c, b=None):
-        xp = get_array_module(c)
-        H = c.shape[-1]
+    def forward(self, zx, hc, w, b=None, t=0):
+        xp = get_array_module(hc)
+        H = hc.shape[-1] // 2
+        h, c = hc[:, :H], hc[:, H:]
         s = h @ w
-        s += zx
+        s += zx[t]
         if b is not None:
             s += b
         g = xp.tanh(s[:, 2 * H:3 * H])
@@ -45,12 +51,13 @@ class LSTMStep(Op):
         s += constant(1, s)
         xp.reciprocal(s, out=s)
         i, f, o = s[:, :H], s[:, H:2 * H], s[:, 3 * H:]
-        out = xp.empty(c.shape[:-1] + (2 * H,), dtype=s.dtype)
+        out = xp.empty_like(hc, dtype=s.dtype)
         c_new = out[:, H:]
         xp.multiply(f, c, out=c_new)
         c_new += i * g
         tc = xp.tanh(c_new)
         xp.multiply(o, tc, out=out[:, :H])
+        self.t, self.zx_shape = t, zx.shape
         self.save(s, g, c, tc, h, w)
         return out
 
@@ -76,8 +83,13 @@ class LSTMStep(Op):
         gates[:, :3] *= dc[:, None, :]
         gates[:, 3] *= dh
         needs = self.needs
-        grads = [dz, dz @ w.T if needs[1] else None, h.T @ dz if needs[2] else None,
-                 dc * s[:, H:2 * H] if needs[3] else None]        # f
-        if len(needs) == 5:
+        dhc = None
+        if needs[1]:
+            dhc = xp.empty((N, 2 * H), dtype=s.dtype)
+            xp.matmul(dz, w.T, out=dhc[:, :H])
+            xp.multiply(dc, s[:, H:2 * H], out=dhc[:, H:])  # f
+        grads = [Scatter(self.zx_shape, self.t, dz, advanced=False) if needs[0] else None, dhc,
+                 h.T @ dz if needs[2] else None]
+        if len(needs) == 4:
             grads.append(dz.sum(axis=0))
         return grads

@@ -78,13 +78,14 @@ test: $(STAMP_DEV) dot
 	fi; \
 	exit $$rc
 
-# Every lesson in tutorials/ runs at every build (its figures are drawn anew), offline, with
-# warnings as errors; -E rereads every docstring. Lessons read tiny Shakespeare from
-# $TINYGRAD_RNN_DATA, which docs/conf.py points to ../shared/data when that copy exists.
-# Single-threaded BLAS: faster for the lessons' small matrices.
+# Every build starts clean, so every lesson in tutorials/ runs (its figures are drawn anew) and
+# no figure of an earlier build is left behind; offline, with warnings as errors. Lessons read
+# tiny Shakespeare from $TINYGRAD_RNN_DATA, which docs/conf.py points to ../shared/data when that
+# copy exists. Single-threaded BLAS: faster for the lessons' small matrices.
 docs: $(STAMP_DOCS) dot
 	@if [ -n "$${CI:-}" ]; then $(MAKE) --no-print-directory chromium; fi
-	OPENBLAS_NUM_THREADS=1 TQDM_DISABLE=1 $(PY) -m sphinx -E -W --keep-going -b html docs docs/_build/html
+	rm -rf docs/_build docs/lessons docs/sg_execution_times.rst
+	OPENBLAS_NUM_THREADS=1 TQDM_DISABLE=1 $(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
 
 bench: $(STAMP_BASE)
 	$(PY) benchmarks/ops.py

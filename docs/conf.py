@@ -62,7 +62,7 @@ sphinx_gallery_conf = {
     "within_subsection_order": "FileNameSortKey",
     # Ours first: it must see pyplot's figures while pyplot still manages them (and skip them).
     "image_scrapers": ("gallery_scrapers.scraper", "matplotlib"),
-    "ignore_repr_types": r"graphviz|matplotlib",
+    "ignore_repr_types": r"graphviz|matplotlib|tinygrad_rnn\.viz",
     "download_all_examples": False,
     "remove_config_comments": True,
     "abort_on_example_error": True,

@@ -87,3 +87,11 @@ def test_missing_file(tmp_path):
 def test_non_array_entry_is_named(tmp_path):
     with pytest.raises(TypeError, match="'config'"):
         tg.save({"config": {"lr": 0.1}}, tmp_path / "x.npz")
+
+
+def test_saved_file_has_ordinary_permissions(tmp_path):
+    path = tmp_path / "m.npz"
+    tg.save({"a": np.zeros(2)}, path)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (path.stat().st_mode & 0o777) == (0o666 & ~umask)

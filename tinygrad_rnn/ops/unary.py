@@ -95,7 +95,7 @@ class Relu(Op):
 
 
 class Abs(Op):
-    """y = |x|;  dx = g * sign(x) (0 at x = 0, as torch)."""
+    """y = abs(x);  dx = g * sign(x) (0 at x = 0, as torch)."""
 
     def forward(self, x):
         self.save(x)

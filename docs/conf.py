@@ -44,10 +44,6 @@ autodoc_default_options = {"members": True, "show-inheritance": True}
 napoleon_google_docstring = True
 napoleon_numpy_docstring = False
 napoleon_use_ivar = True  # "Attributes:" as fields: no duplicates of a NamedTuple's own fields
-# The ops' one-line rules are plain text; ``y = |x|`` (Abs) would otherwise be a reST substitution.
-rst_prolog = r"""
-.. |x| replace:: \|x\|
-"""
 
 # The lessons read tiny Shakespeare from the shared copy beside the repository when there is
 # one (CI and the tests), else from the download cache.

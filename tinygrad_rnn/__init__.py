@@ -5,7 +5,7 @@ the op that made it; ``backward()`` runs reverse-mode automatic differentiation 
 """
 import numpy as _np
 
-from . import cuda, nn, ops, optim
+from . import cuda, graph, nn, ops, optim, viz
 from .autograd import (
     AnomalyError,
     detect_anomaly,
@@ -61,6 +61,7 @@ __all__ = [
     "full",
     "grad",
     "gradcheck",
+    "graph",
     "int32",
     "int64",
     "is_grad_enabled",
@@ -80,6 +81,7 @@ __all__ = [
     "stack",
     "tensor",
     "uniform",
+    "viz",
     "where",
     "zeros",
     "zeros_like",

@@ -1,0 +1,35 @@
+"""``tg.viz``: draw the unrolled backpropagation-through-time graph, and measure gradient flow.
+
+- :func:`draw` / :func:`to_dot`: the graph that produced a tensor, one cluster per time step,
+  nested by module, layer and direction; at ``level="op"``, ``"cell"`` or ``"step"``; shared
+  parameters drawn once; truncated-BPTT cuts dashed red; optionally coloured by gradient norm.
+- :func:`write`: render to ``.svg`` / ``.png`` / ``.pdf`` (Graphviz's ``dot``) or ``.dot`` text.
+- :class:`record_grads`: keep the norm of every gradient of a backward pass for the colours.
+- :func:`gradient_flow` and its plots: ``‖∂L/∂h_t‖`` for every layer and step.
+"""
+from .dot import to_dot
+from .flow import (
+    compare_gradient_flow,
+    gradient_flow,
+    irnn_layer,
+    plot_gradient_flow,
+    plot_gradient_heatmap,
+    row_labels,
+)
+from .grads import record_grads
+from .render import DotNotFound, Drawing, draw, write
+
+__all__ = [
+    "DotNotFound",
+    "Drawing",
+    "compare_gradient_flow",
+    "draw",
+    "gradient_flow",
+    "irnn_layer",
+    "plot_gradient_flow",
+    "plot_gradient_heatmap",
+    "record_grads",
+    "row_labels",
+    "to_dot",
+    "write",
+]

@@ -1,0 +1,83 @@
+"""Buses: one line along the steps instead of one long edge per step, for shared tensors.
+
+A parameter (or a hoisted ``W.T``, or the input projection of the whole sequence) is read by
+every time step, and the ``stack`` of a layer's outputs reads every step's ``h``. Drawn as T
+edges each, they span up to T ranks: Graphviz then lays out ~T²/2 hidden nodes per such tensor
+and a 100-step graph takes minutes. A bus runs one chain of tiny relay points along the steps,
+with one short branch into (or out of) each step: still one arrow per step, a picture of "the
+same weights used again and again", and a layout in about a second.
+"""
+from __future__ import annotations
+
+from .boxes import Arrow, Box
+
+FAN = 2  # a box read by (or reading) more steps than this gets a bus
+
+
+def fans(boxes: list[Box], arrows: list[Arrow]) -> tuple[dict, dict]:
+    """``(out, into)``: box -> {step: [arrow indices]} for arrows between steps and the rest."""
+    out: dict[int, dict[int, list[int]]] = {}
+    into: dict[int, dict[int, list[int]]] = {}
+    for k, a in enumerate(arrows):
+        src, dst = boxes[a.src], boxes[a.dst]
+        if a.cut:
+            continue
+        if src.step is None and dst.step is not None:
+            out.setdefault(a.src, {}).setdefault(dst.step, []).append(k)
+        elif dst.step is None and src.step is not None:
+            into.setdefault(a.dst, {}).setdefault(src.step, []).append(k)
+    return out, into
+
+
+def relay(boxes: list[Box], near: Box) -> int:
+    """A new relay point in the cluster around ``near``'s step (its layer); its index."""
+    boxes.append(Box(near.outer, near.outer, None, "relay"))
+    return len(boxes) - 1
+
+
+def ordered(per_step: dict[int, list[int]], box_of, by_time: bool) -> list[list[int]]:
+    """The arrow lists of ``per_step`` by time step, or by the first box they reach."""
+    if by_time:
+        return [per_step[t] for t in sorted(per_step)]
+    return sorted(per_step.values(), key=lambda ks: min(box_of(k) for k in ks))
+
+
+def add_buses(boxes: list[Box], arrows: list[Arrow], by_time: bool = False) -> list[Arrow]:
+    """Reroute every fan of more than ``FAN`` steps through a bus (``boxes`` grows in place).
+
+    Relays follow the order the steps were computed in (box order), so a backward-direction
+    layer's bus runs from its last step to its first, as its computation does; with
+    ``by_time`` they follow the time steps instead (for step nodes that hold both directions).
+
+    Returns:
+        The new arrows; a bus arrow has ``part`` ``"start"``, ``"chain"``, ``"branch"`` (relay
+        to step) when it fans out, ``"gather"`` (step to relay), ``"collect"`` or ``"end"``
+        when it fans in.
+    """
+    out, into = fans(boxes, arrows)
+    bused: set[int] = set()
+    extra: list[Arrow] = []
+    for src, per_step in out.items():
+        if len(per_step) <= FAN:
+            continue
+        prev = src
+        for ks in ordered(per_step, lambda k: arrows[k].dst, by_time):
+            r = relay(boxes, boxes[arrows[ks[0]].dst])
+            carried = arrows[ks[0]].carried
+            extra.append(Arrow(prev, r, carried, part="start" if prev == src else "chain"))
+            extra += [Arrow(r, arrows[k].dst, arrows[k].carried, part="branch") for k in ks]
+            bused.update(ks)
+            prev = r
+    for dst, per_step in into.items():
+        if len(per_step) <= FAN:
+            continue
+        prev = None
+        for ks in ordered(per_step, lambda k: arrows[k].src, by_time):
+            r = relay(boxes, boxes[arrows[ks[0]].src])
+            extra += [Arrow(arrows[k].src, r, arrows[k].carried, part="gather") for k in ks]
+            if prev is not None:
+                extra.append(Arrow(prev, r, None, part="collect"))
+            bused.update(ks)
+            prev = r
+        extra.append(Arrow(prev, dst, None, part="end"))
+    return [a for k, a in enumerate(arrows) if k not in bused] + extra

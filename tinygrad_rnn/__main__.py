@@ -34,8 +34,15 @@ def _add_train(subparsers: argparse._SubParsersAction) -> None:
     add_command(subparsers)
 
 
+def _add_graph(subparsers: argparse._SubParsersAction) -> None:
+    from tinygrad_rnn.cli_graph import add_command
+
+    add_command(subparsers)
+
+
 #: One function per command; each adds its subparser and sets ``run`` (args -> exit code).
-COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_demo, _add_train]
+COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_demo, _add_train,
+                                                                _add_graph]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -11,7 +11,19 @@ from __future__ import annotations
 from ..autograd import Scatter
 from ..backend import constant, get_array_module
 from .base import Op
-from .unary import exp_limit
+
+_activations: dict = {}
+
+
+def gate_activation(xp, H: int, dtype) -> tuple:
+    """``(a, d)`` of length 4H: ``a tanh(a z) + d`` is sigmoid on i, f, o and tanh on g (cached)."""
+    key = (xp.__name__, H, dtype)
+    if key not in _activations:
+        a = xp.full(4 * H, 0.5, dtype=dtype)
+        d = xp.full(4 * H, 0.5, dtype=dtype)
+        a[2 * H:3 * H], d[2 * H:3 * H] = 1, 0
+        _activations[key] = (a, d)
+    return _activations[key]
 
 
 class LSTMStep(Op):
@@ -44,13 +56,12 @@ class LSTMStep(Op):
         s += zx[t]
         if b is not None:
             s += b
-        g = xp.tanh(s[:, 2 * H:3 * H])
-        xp.negative(s, out=s)                     # sigmoid of every gate, in place
-        xp.minimum(s, constant(exp_limit(s.dtype), s), out=s)
-        xp.exp(s, out=s)
-        s += constant(1, s)
-        xp.reciprocal(s, out=s)
-        i, f, o = s[:, :H], s[:, H:2 * H], s[:, 3 * H:]
+        scale, offset = gate_activation(xp, H, s.dtype)
+        s *= scale                                # i, f, o: sigmoid; g: tanh; in place
+        xp.tanh(s, out=s)
+        s *= scale
+        s += offset
+        i, f, g, o = s[:, :H], s[:, H:2 * H], s[:, 2 * H:3 * H], s[:, 3 * H:]
         out = xp.empty_like(hc, dtype=s.dtype)
         c_new = out[:, H:]
         xp.multiply(f, c, out=c_new)
@@ -58,13 +69,14 @@ class LSTMStep(Op):
         tc = xp.tanh(c_new)
         xp.multiply(o, tc, out=out[:, :H])
         self.t, self.zx_shape = t, zx.shape
-        self.save(s, g, c, tc, h, w)
+        self.save(s, c, tc, h, w)
         return out
 
     def backward(self, grad):
-        s, g, c, tc, h, w = self.saved
+        s, c, tc, h, w = self.saved
         xp = get_array_module(s)
         N, H = c.shape
+        g = s[:, 2 * H:3 * H]
         one = constant(1, s)
         dh, dc_next = grad[:, :H], grad[:, H:]
         dc = one - tc * tc

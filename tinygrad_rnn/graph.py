@@ -241,21 +241,24 @@ def cut_origin(t: Tensor) -> Tensor | None:
 
 
 # ---- the unroll that drawings expect -------------------------------------------------------
-def unroll(cell, xs: Sequence[Tensor] | Tensor, state=None, layer: str = "l0") -> tuple:
-    """Run ``cell`` over the steps of ``xs``, each under ``tg.scope(layer, f"t{t}")``.
+def unroll(cell, xs: Sequence[Tensor] | Tensor, state=None, layer: str = "l0",
+           start: int = 0) -> tuple:
+    """Run ``cell`` over the steps of ``xs``, each under ``tg.scope(layer, f"t{start + t}")``.
 
     Args:
         cell: a recurrent cell (``cell(x_t, state) -> state``; an LSTM's state is ``(h, c)``).
         xs: the inputs, (T, N, I) or a list of (N, I) tensors.
         state: the initial state (``None``: the cell's zeros).
         layer: the layer entry of the scope (``"l0"``; ``"l0_reverse"`` for a backward one).
+        start: the number of the first step (a truncated-BPTT chunk goes on counting, so
+            that chunks drawn together keep apart).
 
     Returns:
         ``(hs, state)``: the hidden state ``h`` after every step, and the last state.
     """
     hs = []
     for t in range(len(xs)):
-        with scope(layer, f"t{t}"):
+        with scope(layer, f"t{start + t}"):
             state = cell(xs[t], state)
         hs.append(state[0] if isinstance(state, tuple) else state)
     return hs, state

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from .boxes import Arrow, Box
 
-FAN = 2  # a box read by (or reading) more steps than this gets a bus
+FAN = 8  # a box read by (or reading) more steps than this gets a bus (few: direct edges)
 
 
 def fans(boxes: list[Box], arrows: list[Arrow]) -> tuple[dict, dict]:

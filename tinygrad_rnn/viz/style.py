@@ -17,7 +17,7 @@ GRAPH = {"rankdir": "LR", "fontname": FONT, "fontsize": "11", "newrank": "true",
          "nodesep": "0.15", "ranksep": "0.3"}
 NODE = {"fontname": FONT, "fontsize": "10", "shape": "box", "style": "rounded,filled",
         "fillcolor": "white", "height": "0.3", "margin": "0.06,0.03"}
-EDGE = {"arrowsize": "0.6", "color": "#555555"}
+EDGE = {"arrowsize": "0.6", "color": "#555555", "fontname": FONT, "fontsize": "9"}
 
 OP_FILL = "#e8eef7"
 PARAM = {"shape": "box", "style": "filled", "fillcolor": "#ffe9a8"}

@@ -110,7 +110,32 @@ def make_boxes(graph: Graph, level: str) -> tuple[list[Box], list[int]]:
     for box in boxes:
         if box.kind in ("cell", "step"):
             box.rep = graph.main_output(box.members)
+    place_parameters(graph, boxes, box_of)
     return boxes, box_of
+
+
+def place_parameters(graph: Graph, boxes: list[Box], box_of: list[int]) -> None:
+    """Move a parameter that no step reads directly next to what reads it.
+
+    A layer hoists ``W.T`` and the input projection out of its time loop, so its parameters
+    are read once, by ops in the layer's scope: they go to a ``parameters`` cluster inside that
+    scope. Drawn all together at the far left instead, the parameters of a second layer would
+    need edges across the whole unroll (and Graphviz minutes to lay them out).
+    """
+    for box in boxes:
+        if box.kind != "param":
+            continue
+        readers = [boxes[box_of[c]] for c in graph.consumers[box.members[0]]]
+        if not readers or any(r.step is not None for r in readers):
+            continue
+        common = readers[0].cluster
+        for r in readers[1:]:
+            k = 0
+            while k < min(len(common), len(r.cluster)) and common[k] == r.cluster[k]:
+                k += 1
+            common = common[:k]
+        if common and common != PARAMS:
+            box.cluster, box.outer = common + PARAMS, common
 
 
 def make_arrows(graph: Graph, box_of: list[int], merge: bool = False) -> list[Arrow]:

@@ -30,23 +30,29 @@ def fans(boxes: list[Box], arrows: list[Arrow]) -> tuple[dict, dict]:
 
 
 def relay(boxes: list[Box], near: Box) -> int:
-    """A new relay point in the cluster around ``near``'s step (its layer); its index."""
-    boxes.append(Box(near.outer, near.outer, None, "relay"))
+    """A new relay point inside the cluster of ``near``'s time step; its index.
+
+    Inside, the bus crosses from step to step as the hidden state does; a relay outside the
+    step clusters would have to be laid out around them, which costs Graphviz 100 times more.
+    """
+    cluster = near.outer + (f"t{near.step}",)
+    boxes.append(Box(cluster, near.outer, None, "relay"))
     return len(boxes) - 1
 
 
-def ordered(per_step: dict[int, list[int]], box_of, by_time: bool) -> list[list[int]]:
-    """The arrow lists of ``per_step`` by time step, or by the first box they reach."""
+def ordered(per_step: dict[int, list[int]], done_at, by_time: bool) -> list[list[int]]:
+    """The arrow lists of ``per_step`` by time step, or in the order their steps finished."""
     if by_time:
         return [per_step[t] for t in sorted(per_step)]
-    return sorted(per_step.values(), key=lambda ks: min(box_of(k) for k in ks))
+    return sorted(per_step.values(), key=lambda ks: min(done_at(k) for k in ks))
 
 
 def add_buses(boxes: list[Box], arrows: list[Arrow], by_time: bool = False) -> list[Arrow]:
     """Reroute every fan of more than ``FAN`` steps through a bus (``boxes`` grows in place).
 
-    Relays follow the order the steps were computed in (box order), so a backward-direction
-    layer's bus runs from its last step to its first, as its computation does; with
+    Relays follow the order the steps were computed in (where the last tensor of each step
+    comes in the traversal: the first one of a step can be an input read early), so a backward-direction layer's bus runs from its last step to its first, as
+    its computation does; with
     ``by_time`` they follow the time steps instead (for step nodes that hold both directions).
 
     Returns:
@@ -55,13 +61,22 @@ def add_buses(boxes: list[Box], arrows: list[Arrow], by_time: bool = False) -> l
         when it fans in.
     """
     out, into = fans(boxes, arrows)
+    finished: dict[tuple, int] = {}  # (layer scope, step) -> its last tensor in the traversal
+    for box in boxes:
+        if box.step is not None and box.members:
+            key = (box.outer, box.step)
+            finished[key] = max(finished.get(key, -1), max(box.members))
+
+    def done_at(b: int) -> int:
+        return finished[boxes[b].outer, boxes[b].step]
+
     bused: set[int] = set()
     extra: list[Arrow] = []
     for src, per_step in out.items():
         if len(per_step) <= FAN:
             continue
         prev = src
-        for ks in ordered(per_step, lambda k: arrows[k].dst, by_time):
+        for ks in ordered(per_step, lambda k: done_at(arrows[k].dst), by_time):
             r = relay(boxes, boxes[arrows[ks[0]].dst])
             carried = arrows[ks[0]].carried
             extra.append(Arrow(prev, r, carried, part="start" if prev == src else "chain"))
@@ -72,7 +87,7 @@ def add_buses(boxes: list[Box], arrows: list[Arrow], by_time: bool = False) -> l
         if len(per_step) <= FAN:
             continue
         prev = None
-        for ks in ordered(per_step, lambda k: arrows[k].src, by_time):
+        for ks in ordered(per_step, lambda k: done_at(arrows[k].src), by_time):
             r = relay(boxes, boxes[arrows[ks[0]].src])
             extra += [Arrow(arrows[k].src, r, arrows[k].carried, part="gather") for k in ks]
             if prev is not None:

@@ -23,8 +23,12 @@ HINT = ("Graphviz's `dot` program is needed to render graphs (the DOT text works
         "graphviz` (macOS) or `conda install graphviz`")
 
 
-#: Edges that do not rank the layout: those from parameters (so that the shared weights do not
-#: pull every step to the left), and at ``level="step"`` those gathering every step's output
+#: Above this many nodes the middle steps are elided: Graphviz 2.43 lays out 2,300 op-level nodes
+#: of an LSTM (600 clusters) in about 4 s, and 3,100 nodes in 20 s.
+MAX_NODES = 2500
+
+#: Edges that do not rank the layout: those from the shared parameters' cluster (so that the
+#: weights do not pull every step to the left), and at ``level="step"`` those gathering every step's output
 #: and those going back in time (a step node holds every layer and direction of its step, so
 #: layer 1 reads layer 0's gathered outputs in the same nodes, and a backward direction runs
 #: against the forward one: ranked, these edges would make cycles).
@@ -119,8 +123,10 @@ def box_attrs(box: Box, cut: bool, norms, scale, marked: set[int], roots: set[in
 
 
 def cluster_attrs(path: tuple[str, ...], red: bool) -> dict:
-    if path == PARAMS:
+    if path[-1:] == PARAMS:
         attrs = dict(style.CLUSTER_PARAMS)
+        if path != PARAMS:
+            attrs["label"] = "parameters"
     else:
         entry = path[-1]
         place_reverse = any(n.endswith("_reverse") for n in path)
@@ -164,7 +170,7 @@ def emit(boxes: list[Box], node_attrs: list[dict], red_clusters: set[tuple]) -> 
 
 
 def body(root, *, level: str = "op", grads=False, max_steps: int | None = None,
-         rankdir: str = "LR", highlight=None, module=None, max_nodes: int | None = 3000,
+         rankdir: str = "LR", highlight=None, module=None, max_nodes: int | None = MAX_NODES,
          ) -> list[str]:
     """The statements of the DOT graph (see :func:`to_dot` for the arguments)."""
     graph = trace(root)
@@ -215,7 +221,7 @@ def body(root, *, level: str = "op", grads=False, max_steps: int | None = None,
         attrs = dict(style.CUT_EDGE) if a.cut else dict(style.BUS.get(a.part, {}))
         src, dst = boxes[a.src], boxes[a.dst]
         backwards = src.step is not None and dst.step is not None and dst.step < src.step
-        if src.kind == "param" or level == "step" and (a.part in FAN_IN or backwards):
+        if src.cluster == PARAMS or level == "step" and (a.part in FAN_IN or backwards):
             attrs["constraint"] = "false"  # see FAN_IN
         if scale is not None and not a.cut and a.carried is not None:
             n = norms[a.carried]
@@ -228,7 +234,7 @@ def body(root, *, level: str = "op", grads=False, max_steps: int | None = None,
 
 def to_dot(root: Tensor | Sequence[Tensor], *, level: str = "op", grads=False,
            max_steps: int | None = None, rankdir: str = "LR", highlight=None, module=None,
-           max_nodes: int | None = 3000) -> str:
+           max_nodes: int | None = MAX_NODES) -> str:
     """The DOT text of the graph that produced ``root`` (no Graphviz binary needed).
 
     Args:

@@ -12,7 +12,7 @@ from pathlib import Path
 import graphviz
 
 from ..tensor import Tensor
-from .dot import HINT, body
+from .dot import HINT, MAX_NODES, body
 
 
 class DotNotFound(graphviz.ExecutableNotFound):
@@ -51,7 +51,7 @@ class Drawing(graphviz.Digraph):
 
 def draw(root: Tensor | Sequence[Tensor], *, level: str = "op", grads=False,
          max_steps: int | None = None, rankdir: str = "LR", highlight=None, module=None,
-         max_nodes: int | None = 3000) -> Drawing:
+         max_nodes: int | None = MAX_NODES) -> Drawing:
     """The graph that produced ``root`` as a ``graphviz.Digraph`` (shown inline in Jupyter).
 
     The arguments are :func:`tinygrad_rnn.viz.to_dot`'s; ``draw(...).source`` is its text.

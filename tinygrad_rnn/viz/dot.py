@@ -23,9 +23,11 @@ HINT = ("Graphviz's `dot` program is needed to render graphs (the DOT text works
         "graphviz` (macOS) or `conda install graphviz`")
 
 
-#: Above this many nodes the middle steps are elided: Graphviz 2.43 lays out 2,300 op-level nodes
-#: of an LSTM (600 clusters) in about 4 s, and 3,100 nodes in 20 s.
-MAX_NODES = 2500
+#: Above this many nodes the middle steps are elided. Graphviz 2.43's time grows much faster
+#: than the graph, and with the length of the unroll: op-level LSTM graphs of 1,600 / 2,300 /
+#: 3,100 nodes took 2 / 4 / 20 s here, a one-layer GRU's 40 / 80 / 130 steps (900 / 1,900 /
+#: 3,000 nodes) 1 / 5-9 / 20 s.
+MAX_NODES = 2000
 
 #: Edges that do not rank the layout: those from the shared parameters' cluster (so that the
 #: weights do not pull every step to the left), and at ``level="step"`` those gathering every step's output

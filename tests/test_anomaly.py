@@ -59,3 +59,16 @@ def test_grad_hooks_see_every_gradient():
     np.testing.assert_allclose(seen[id(h)], 2 * h.numpy())
     np.testing.assert_allclose(seen[id(x)], x.grad.numpy())
     assert id(loss) in seen
+
+
+def test_grad_hooks_see_leaves_under_tg_grad_too():
+    seen = {}
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    loss = (x * x).sum()
+    state.grad_hooks = (lambda t, g: seen.__setitem__(id(t), np.array(g)),)
+    try:
+        (gx,) = tg.grad(loss, [x])
+    finally:
+        state.grad_hooks = ()
+    np.testing.assert_allclose(seen[id(x)], gx.numpy())
+    assert x.grad is None

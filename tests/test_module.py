@@ -103,3 +103,9 @@ def test_module_to_cuda_and_back():
     net.to("cpu")
     for k, v in net.state_dict().items():
         np.testing.assert_array_equal(v, before[k])
+
+
+def test_parameters_are_named_after_their_attribute():
+    net = Net()
+    assert net.encoder.weight.name == "weight" and net.scale.name == "scale"
+    assert tg.nn.LSTM(2, 3).weight_hh_l0.name == "weight_hh_l0"

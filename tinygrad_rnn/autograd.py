@@ -289,16 +289,18 @@ def run_backward(root, grad, retain_graph: bool = False, capture=None):
                 store[k] = pg  # the first gradient to arrive: nothing to add it to
     for key, g in leaf_grads.items():
         finals[key] = (finals[key][0] if key in finals else None, g)
-    if capture is not None:
-        found = {key: g for key, (_, g) in finals.items()}
-        found.update(leaf_grads)
-        return [found.get(id(t)) for t in capture]
     leaves = {id(p): p for t in order for p in t.parents if p.op is None}
+    if root.op is None:
+        leaves[id(root)] = root
     for key, (t, g) in finals.items():
         t = t if t is not None else leaves[key]
+        finals[key] = (t, g)
         if t.op is None:
             for hook in state.grad_hooks:
                 hook(t, g)
+    if capture is not None:
+        return [finals[id(t)][1] if id(t) in finals else None for t in capture]
+    for key, (t, g) in finals.items():
         if id(g) not in owned:
             g = g.copy()  # the array may be shared with other tensors' gradients
         t.grad = Tensor(g) if t.grad is None else Tensor(t.grad.data + g)

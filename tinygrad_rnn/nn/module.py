@@ -36,6 +36,8 @@ class Module:
     scope_name: str | None = None
 
     def __setattr__(self, name, value):
+        if isinstance(value, Parameter) and value.name is None:
+            value.name = name  # drawings label a parameter with its attribute name
         if isinstance(value, Module) and value.scope_name is None:
             object.__setattr__(value, "scope_name", name)
         elif isinstance(value, (list, tuple)):

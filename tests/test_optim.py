@@ -58,6 +58,16 @@ def torch_loss(model, x, y):
                                         torch.from_numpy(y))
 
 
+def step_both(model, tmodel, opt, topt, x, y):
+    """One optimiser step in each library, gradients from each engine's own backward."""
+    opt.zero_grad()
+    tg_loss(model, x, y).backward()
+    opt.step()
+    topt.zero_grad()
+    torch_loss(tmodel, x, y).backward()
+    topt.step()
+
+
 def trajectories(name, kwargs, steps=STEPS, dtype=np.float64):
     """Parameters after each step, in tinygrad_rnn and in torch (gradients from each engine)."""
     model, tmodel, (x, y) = make_problem(dtype=dtype)
@@ -65,12 +75,7 @@ def trajectories(name, kwargs, steps=STEPS, dtype=np.float64):
     topt = getattr(torch.optim, name)(tmodel.parameters(), **kwargs)
     ours, theirs = [], []
     for _ in range(steps):
-        opt.zero_grad()
-        tg_loss(model, x, y).backward()
-        opt.step()
-        topt.zero_grad()
-        torch_loss(tmodel, x, y).backward()
-        topt.step()
+        step_both(model, tmodel, opt, topt, x, y)
         ours.append([p.numpy().copy() for p in model.parameters()])
         theirs.append([p.detach().numpy().copy() for p in tmodel.parameters()])
     return ours, theirs
@@ -120,12 +125,7 @@ def test_float32_stays_float32(name, kwargs):
                                       **{k: v.item() if isinstance(v, np.float64) else v
                                          for k, v in kwargs.items()})
     for _ in range(5):
-        opt.zero_grad()
-        tg_loss(model, x, y).backward()
-        opt.step()
-        topt.zero_grad()
-        torch_loss(tmodel, x, y).backward()
-        topt.step()
+        step_both(model, tmodel, opt, topt, x, y)
     for p, tp in zip(model.parameters(), tmodel.parameters()):
         assert p.dtype == np.float32
         np.testing.assert_allclose(p.numpy(), tp.detach().numpy(), rtol=2e-5, atol=1e-6)
@@ -168,12 +168,7 @@ def test_param_groups_and_lr_change_equal_torch():
             for o in (opt, topt):
                 o.param_groups[0]["lr"] = 0.01
                 o.param_groups[1]["lr"] = 0.0
-        opt.zero_grad()
-        tg_loss(model, x, y).backward()
-        opt.step()
-        topt.zero_grad()
-        torch_loss(tmodel, x, y).backward()
-        topt.step()
+        step_both(model, tmodel, opt, topt, x, y)
         np.testing.assert_allclose(w.numpy(), tw.detach().numpy(), rtol=1e-10)
         np.testing.assert_allclose(b.numpy(), tb.detach().numpy(), rtol=1e-10)
     before = b.numpy().copy()

@@ -8,6 +8,7 @@ to the input's shape in exactly one place, :func:`fit_to`.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import threading
 
 import numpy as np
@@ -22,6 +23,11 @@ class _State(threading.local):
     scope: tuple[str, ...] = ()
     anomaly = False        # check every forward output and gradient for NaN and Inf
     grad_hooks: tuple = ()  # callables (tensor, gradient array) run for every gradient computed
+    backward_pass = 0      # a new number at every backward pass (ops that share work across
+                           # steps, like the fused LSTM, tell one pass from the next by it)
+
+
+passes = itertools.count(1)
 
 
 state = _State()
@@ -238,6 +244,7 @@ def run_backward(root, grad, retain_graph: bool = False, capture=None):
     """
     from .tensor import Tensor
 
+    state.backward_pass = next(passes)
     owned: set = set()     # ids of gradient buffers allocated here (safe to add to in place)
     finals: dict = {}      # id -> (tensor, gradient) for leaves, retained and captured tensors
     if root.op is None:    # backward from a leaf: its gradient is the seed itself

@@ -342,3 +342,48 @@ def test_fused_lstm_step_equals_the_op_by_op_path(dtype, rtol):
                        + [p.grad for p in layer.parameters()])
     for a, b in zip(*results):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=rtol, atol=rtol * 1e-2)
+
+
+def fused_and_plain(**options):
+    """A fused LSTM and an op-by-op one with the same float64 weights."""
+    tg.manual_seed(5)
+    fused = tg.nn.LSTM(3, 4, dtype=np.float64, **options)
+    plain = tg.nn.LSTM(3, 4, fused=False, dtype=np.float64, **options)
+    plain.load_state_dict(fused.state_dict())
+    return fused, plain
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_fused_lstm_backward_from_a_middle_step_and_twice(bidirectional):
+    # The fused steps share one buffer of gate gradients and sum the weight gradients over the
+    # steps a backward pass reached: a pass that starts in the middle of the sequence reaches
+    # only some steps, and a second pass (retain_graph) must not see the first one's rows.
+    fused, plain = fused_and_plain(bidirectional=bidirectional)
+    x = tg.randn(6, 2, 3, dtype=np.float64)
+    grads = []
+    for layer in (fused, plain):
+        out, _ = layer(x)
+        out[2].sum().backward(retain_graph=True)          # reaches steps 0..2 (and 2..5 back)
+        first = [p.grad.numpy().copy() for p in layer.parameters()]
+        (out[4] * out[1]).sum().backward()                # accumulates a second pass
+        grads.append(first + [p.grad.numpy() for p in layer.parameters()])
+    for a, b in zip(*grads):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+def test_fused_lstm_frees_its_sequence_after_backward():
+    fused, _ = fused_and_plain()
+    out, _ = fused(tg.randn(5, 2, 3, dtype=np.float64))
+    loss = out.sum()
+    loss.backward()
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        loss.backward()
+
+
+def test_fused_lstm_steps_must_come_in_order():
+    from tinygrad_rnn.ops.fused import LSTMSequence
+    seq = LSTMSequence(3)
+    zx, hc, w = tg.randn(3, 2, 8), tg.randn(2, 4), tg.randn(2, 8)
+    hc = tg.ops.LSTMStep.apply(zx, hc, w, t=0, seq=seq)
+    with pytest.raises(ValueError, match=r"LSTMStep: .*step t=2 is out of order.*expected t=1"):
+        tg.ops.LSTMStep.apply(zx, hc, w, t=2, seq=seq)

@@ -18,6 +18,7 @@ from ..autograd import scope
 from ..creation import zeros
 from ..functions import concat, stack
 from ..ops import LSTMStep
+from ..ops.fused import LSTMSequence
 from ..tensor import Tensor
 from . import functional as F
 from .cells.base import check_size, init_uniform
@@ -277,9 +278,10 @@ class LSTM(RecurrentLayer):
             weights = (w_hh.T,) if b_ih is None else (w_hh.T, b_ih + b_hh)
             hc = concat(list(state), axis=1)
         hcs = [None] * T
+        seq = LSTMSequence(T, reverse=bool(suffix))
         for t in (range(T - 1, -1, -1) if suffix else range(T)):
             with scope(name, f"t{t}"):
-                hc = LSTMStep.apply(x_proj, hc, *weights, t=t)
+                hc = LSTMStep.apply(x_proj, hc, *weights, t=t, seq=seq)
             hcs[t] = hc
         with scope(name):
             return stack(hcs)[:, :, :H], (hc[:, :H], hc[:, H:])

@@ -8,7 +8,7 @@ op equal to it.
 """
 from __future__ import annotations
 
-from ..autograd import Scatter
+from ..autograd import Scatter, state
 from ..backend import constant, get_array_module
 from .base import Op
 
@@ -26,12 +26,74 @@ def gate_activation(xp, H: int, dtype) -> tuple:
     return _activations[key]
 
 
+class LSTMSequence:
+    """The arrays that the :class:`LSTMStep` ops of one layer and direction share.
+
+    Steps ``first .. first + steps - 1`` run in order (backwards in time when ``reverse``); row
+    ``r = t - first`` of ``gates`` (T, N, 4H) and ``tanh_c`` (T, N, H) holds step t's gate
+    activations and tanh(c'), and ``states`` (T + 1, N, 2H) holds every ``[h, c]``: the one the
+    sequence starts from and each step's output (a step returns a view of its row). In the
+    backward pass each step writes its gate gradient into row r of ``dz`` (T, N, 4H); the step
+    that runs backward last (the first one forward) then returns the gradients that all steps
+    share, each summed over time in one go: of ``zx`` (``dz`` itself), of ``w``
+    (:math:`\\sum_t h_{t-1}^T \\bar z_t`, one matrix product over all steps, as the hand-written
+    BPTT of ``numpy_bptt.py`` does) and of ``b``. This is arithmetic saved, not a different
+    gradient: the sum over steps is the one the engine would add up step by step.
+
+    A layer makes one per call (``LSTM(..., fused=True)``); a step applied on its own makes
+    a sequence of one step.
+    """
+
+    def __init__(self, steps: int, reverse: bool = False, first: int = 0):
+        self.steps, self.reverse, self.first = steps, reverse, first
+        self.taken = 0                 # steps run forward so far
+        self.last = None               # the array the latest step returned
+        self.gates = self.tanh_c = self.states = self.dz = None
+        self.pass_id = None            # the backward pass now running through the steps
+        self.reached = 0               # its first row (the latest step it reached)
+
+    def start(self, t: int, hc):
+        """Row and [h, c] slots of step ``t`` (steps must come in order); copies a new ``hc`` in."""
+        xp = get_array_module(hc)
+        order = self.steps - 1 - self.taken if self.reverse else self.taken
+        if self.taken >= self.steps or t != self.first + order:
+            raise ValueError(f"step t={t} is out of order in its sequence (expected "
+                             f"t={self.first + order} of steps {self.first}.."
+                             f"{self.first + self.steps - 1}, "
+                             f"{'backwards' if self.reverse else 'forwards'})")
+        if self.gates is None:
+            N, H2 = hc.shape
+            self.gates = xp.empty((self.steps, N, 2 * H2), dtype=hc.dtype)
+            self.tanh_c = xp.empty((self.steps, N, H2 // 2), dtype=hc.dtype)
+            self.states = xp.empty((self.steps + 1, N, H2), dtype=hc.dtype)
+        r = t - self.first
+        into, out = (r + 1, r) if self.reverse else (r, r + 1)
+        if hc is not self.last:
+            self.states[into] = hc
+        self.taken += 1
+        return r, self.states[into], self.states[out]
+
+    def rows(self, r: int) -> tuple:
+        """Rows ``(a, b)`` the current backward pass has reached, for row ``r`` running now."""
+        if self.pass_id != state.backward_pass:  # the first step of a new pass is its latest
+            self.pass_id, self.reached = state.backward_pass, r
+            if self.dz is None:
+                self.dz = get_array_module(self.gates).empty_like(self.gates)
+        return (self.reached, self.steps) if self.reverse else (0, self.reached + 1)
+
+    def release(self) -> None:
+        """Drop the arrays only backward needs (the states stay: the outputs are views of them)."""
+        self.gates = self.tanh_c = self.dz = None
+
+
 class LSTMStep(Op):
     r"""[h', c'] of LSTM step ``t``, in PyTorch's gate order i, f, g, o.
 
     Inputs: ``zx`` (T, N, 4H), the input projections :math:`W_{ih} x` of the whole sequence (this
     step reads ``zx[t]``); ``hc`` (N, 2H), the previous ``[h, c]``; ``w`` (H, 4H), the transposed
-    recurrent weights :math:`W_{hh}^T`; optionally ``b`` (4H,), both biases summed.
+    recurrent weights :math:`W_{hh}^T`; optionally ``b`` (4H,), both biases summed. ``seq``: the
+    :class:`LSTMSequence` this step belongs to (a layer passes one; by default a step is a
+    sequence of its own).
 
     Forward: :math:`z = z_x[t] + h w + b`; :math:`i, f, o = \sigma(z_i), \sigma(z_f), \sigma(z_o)`,
     :math:`g = \tanh(z_g)`, :math:`c' = f c + i g`, :math:`h' = o \tanh(c')`; the output is
@@ -40,19 +102,23 @@ class LSTMStep(Op):
     Backward, from :math:`(\bar h', \bar c')`:
     :math:`\bar c = \bar c' + \bar h' o (1 - \tanh^2 c')`,
     :math:`\bar z = [\bar c g\, i(1-i),\ \bar c c\, f(1-f),\ \bar c i (1-g^2),\
-    \bar h' \tanh c'\, o(1-o)]`; then :math:`\bar z_x[t] = \bar z` (the rest of
-    :math:`\bar z_x` is untouched: a :class:`~tinygrad_rnn.autograd.Scatter`),
-    :math:`\bar{hc} = [\bar z w^T,\ \bar c f]`, :math:`\bar w = h^T \bar z`,
-    :math:`\bar b = \sum_n \bar z`.
+    \bar h' \tanh c'\, o(1-o)]`; then :math:`\bar{hc} = [\bar z w^T,\ \bar c f]`,
+    :math:`\bar z_x[t] = \bar z`, :math:`\bar w = h^T \bar z`, :math:`\bar b = \sum_n \bar z`.
+    The last three are summed over the steps of the sequence and returned once, by the step
+    that runs backward last (see :class:`LSTMSequence`); the other steps return ``None`` for
+    ``zx``, ``w`` and ``b``.
     """
 
     wants_needs = True
 
-    def forward(self, zx, hc, w, b=None, t=0):
+    def forward(self, zx, hc, w, b=None, t=0, seq=None):
         xp = get_array_module(hc)
         H = hc.shape[-1] // 2
+        seq = LSTMSequence(1, first=t) if seq is None else seq
+        r, hc, out = seq.start(t, hc)
         h, c = hc[:, :H], hc[:, H:]
-        s = h @ w
+        s = seq.gates[r]
+        xp.matmul(h, w, out=s)
         s += zx[t]
         if b is not None:
             s += b
@@ -62,18 +128,26 @@ class LSTMStep(Op):
         s *= scale
         s += offset
         i, f, g, o = s[:, :H], s[:, H:2 * H], s[:, 2 * H:3 * H], s[:, 3 * H:]
-        out = xp.empty_like(hc, dtype=s.dtype)
-        c_new = out[:, H:]
+        c_new, tc = out[:, H:], seq.tanh_c[r]
         xp.multiply(f, c, out=c_new)
-        c_new += i * g
-        tc = xp.tanh(c_new)
+        xp.multiply(i, g, out=tc)                 # tc is scratch space until tanh(c') lands
+        c_new += tc
+        xp.tanh(c_new, out=tc)
         xp.multiply(o, tc, out=out[:, :H])
-        self.t, self.zx_shape = t, zx.shape
-        self.save(s, c, tc, h, w)
+        self.seq, self.r, self.zx_shape = seq, r, zx.shape
+        seq.last = out
+        self.save(w)
         return out
 
     def backward(self, grad):
-        s, c, tc, h, w = self.saved
+        seq, r = self.seq, self.r
+        if seq.gates is None:
+            raise RuntimeError("backward(): the arrays of this LSTM sequence were freed by an "
+                               "earlier backward(); pass retain_graph=True to keep them")
+        (w,) = self.saved
+        a, b = seq.rows(r)
+        s, tc, dz = seq.gates[r], seq.tanh_c[r], seq.dz[r]
+        c = seq.states[r + 1 if seq.reverse else r][:, tc.shape[1]:]
         xp = get_array_module(s)
         N, H = c.shape
         g = s[:, 2 * H:3 * H]
@@ -83,7 +157,7 @@ class LSTMStep(Op):
         dc *= s[:, 3 * H:]                          # o
         dc *= dh
         dc += dc_next
-        dz = one - s                                # sigma'(z) = s (1 - s) for i, f and o,
+        xp.subtract(one, s, out=dz)                 # sigma'(z) = s (1 - s) for i, f and o,
         dz *= s
         gates = dz.reshape(N, 4, H)                 # a view: gates[:, k] is gate k's slice
         xp.multiply(g, g, out=gates[:, 2])          # tanh'(z) = 1 - g^2 for g,
@@ -100,8 +174,23 @@ class LSTMStep(Op):
             dhc = xp.empty((N, 2 * H), dtype=s.dtype)
             xp.matmul(dz, w.T, out=dhc[:, :H])
             xp.multiply(dc, s[:, H:2 * H], out=dhc[:, H:])  # f
-        grads = [Scatter(self.zx_shape, self.t, dz, advanced=False) if needs[0] else None, dhc,
-                 h.T @ dz if needs[2] else None]
-        if len(needs) == 4:
-            grads.append(dz.sum(axis=0))
+        grads = [None, dhc, None, None][:len(needs)]
+        if r == (seq.steps - 1 if seq.reverse else 0):  # the last step backward: the sums
+            dzs = seq.dz[a:b].reshape((b - a) * N, 4 * H)
+            if needs[0]:
+                seq.dz[:a] = 0                      # rows of steps this pass did not reach
+                seq.dz[b:] = 0
+                first, T = seq.first, seq.steps
+                grads[0] = seq.dz if (first, T) == (0, self.zx_shape[0]) else \
+                    Scatter(self.zx_shape, slice(first, first + T), seq.dz, advanced=False)
+            if needs[2]:
+                off = 1 if seq.reverse else 0
+                grads[2] = seq.states[a + off:b + off, :, :H].reshape(-1, H).T @ dzs
+            if len(needs) == 4 and needs[3]:
+                grads[3] = dzs.sum(axis=0)
         return grads
+
+    def free(self) -> None:
+        super().free()
+        if self.r == (self.seq.steps - 1 if self.seq.reverse else 0):
+            self.seq.release()

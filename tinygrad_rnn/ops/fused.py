@@ -48,7 +48,7 @@ class LSTMSequence:
         self.steps, self.reverse, self.first = steps, reverse, first
         self.taken = 0                 # steps run forward so far
         self.last = None               # the array the latest step returned
-        self.gates = self.tanh_c = self.states = self.dz = None
+        self.gates = self.tanh_c = self.states = self.dz = self.dc_dh = None
         self.pass_id = None            # the backward pass now running through the steps
         self.reached = 0               # its first row (the latest step it reached)
 
@@ -74,16 +74,46 @@ class LSTMSequence:
         return r, self.states[into], self.states[out]
 
     def rows(self, r: int) -> tuple:
-        """Rows ``(a, b)`` the current backward pass has reached, for row ``r`` running now."""
-        if self.pass_id != state.backward_pass:  # the first step of a new pass is its latest
+        """Rows ``(a, b)`` the current backward pass reaches, for row ``r`` running now.
+
+        The first step of a new pass is the latest it reaches: it fills ``dz`` with every
+        reached step's gate derivatives (what the upstream gradients will be multiplied by),
+        all steps at once, and ``dc_dh`` with o (1 - tanh^2 c').
+        """
+        if self.pass_id != state.backward_pass:
             self.pass_id, self.reached = state.backward_pass, r
-            if self.dz is None:
-                self.dz = get_array_module(self.gates).empty_like(self.gates)
+            a, b = (r, self.steps) if self.reverse else (0, r + 1)
+            self.derivatives(a, b)
         return (self.reached, self.steps) if self.reverse else (0, self.reached + 1)
+
+    def derivatives(self, a: int, b: int) -> None:
+        """Rows a..b-1 of ``dz``: the gates' derivatives times what multiplies each gate."""
+        xp = get_array_module(self.gates)
+        if self.dz is None:
+            self.dz = xp.empty_like(self.gates)
+            self.dc_dh = xp.empty_like(self.tanh_c)
+        s, tc, d, dc_dh = self.gates[a:b], self.tanh_c[a:b], self.dz[a:b], self.dc_dh[a:b]
+        H = tc.shape[-1]
+        off = 1 if self.reverse else 0
+        c = self.states[a + off:b + off, :, H:]      # each step's previous c
+        one = constant(1, s)
+        xp.subtract(one, s, out=d)                  # sigma'(z) = s (1 - s) for i, f and o,
+        d *= s
+        gates, s4 = d.reshape(*d.shape[:2], 4, H), s.reshape(*s.shape[:2], 4, H)
+        g = s4[:, :, 2]
+        xp.multiply(g, g, out=gates[:, :, 2])       # tanh'(z) = 1 - g^2 for g,
+        xp.subtract(one, gates[:, :, 2], out=gates[:, :, 2])
+        gates[:, :, 0] *= g                         # times what multiplies each gate:
+        gates[:, :, 1] *= c                         #   c' = f c + i g,  h' = o tanh(c')
+        gates[:, :, 2] *= s4[:, :, 0]
+        gates[:, :, 3] *= tc
+        xp.multiply(tc, tc, out=dc_dh)              # dc'/dh' = o (1 - tanh^2 c')
+        xp.subtract(one, dc_dh, out=dc_dh)
+        dc_dh *= s4[:, :, 3]
 
     def release(self) -> None:
         """Drop the arrays only backward needs (the states stay: the outputs are views of them)."""
-        self.gates = self.tanh_c = self.dz = None
+        self.gates = self.tanh_c = self.dz = self.dc_dh = None
 
 
 class LSTMStep(Op):
@@ -146,26 +176,13 @@ class LSTMStep(Op):
                                "earlier backward(); pass retain_graph=True to keep them")
         (w,) = self.saved
         a, b = seq.rows(r)
-        s, tc, dz = seq.gates[r], seq.tanh_c[r], seq.dz[r]
-        c = seq.states[r + 1 if seq.reverse else r][:, tc.shape[1]:]
+        s, dz = seq.gates[r], seq.dz[r]             # dz holds the derivatives (seq.rows)
         xp = get_array_module(s)
-        N, H = c.shape
-        g = s[:, 2 * H:3 * H]
-        one = constant(1, s)
+        N, H = s.shape[0], s.shape[1] // 4
         dh, dc_next = grad[:, :H], grad[:, H:]
-        dc = one - tc * tc
-        dc *= s[:, 3 * H:]                          # o
-        dc *= dh
+        dc = dh * seq.dc_dh[r]
         dc += dc_next
-        xp.subtract(one, s, out=dz)                 # sigma'(z) = s (1 - s) for i, f and o,
-        dz *= s
         gates = dz.reshape(N, 4, H)                 # a view: gates[:, k] is gate k's slice
-        xp.multiply(g, g, out=gates[:, 2])          # tanh'(z) = 1 - g^2 for g,
-        xp.subtract(one, gates[:, 2], out=gates[:, 2])
-        gates[:, 0] *= g                            # times what multiplies each gate:
-        gates[:, 1] *= c                            #   c' = f c + i g,  h' = o tanh(c')
-        gates[:, 2] *= s[:, :H]
-        gates[:, 3] *= tc
         gates[:, :3] *= dc[:, None, :]
         gates[:, 3] *= dh
         needs = self.needs

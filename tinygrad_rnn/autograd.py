@@ -1,7 +1,7 @@
 """Reverse-mode automatic differentiation: grad mode, scopes and the backward pass.
 
-The backward pass walks the recorded graph in reverse topological order (an iterative sort, so
-graphs of any depth work: a 50,000-step recurrence needs no recursion). Each op's ``backward``
+The backward pass walks the recorded graph in reverse topological order (newest tensor first,
+without recursion, so graphs of any depth work: a 50,000-step recurrence is fine). Each op's ``backward``
 returns one gradient per input; gradients that were broadcast in the forward pass are summed back
 to the input's shape in exactly one place, :func:`fit_to`.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import threading
+from heapq import heappop, heappush
 
 import numpy as np
 
@@ -182,7 +183,7 @@ class Scatter:
             buffer[self.key] += self.values
 
 
-def accumulate(store: dict, key: int, like, g, owned: set) -> None:
+def accumulate(store: dict, key, like, g, owned: set) -> None:
     """Add gradient ``g`` for tensor ``like`` into ``store[key]``.
 
     Arrays the engine allocated itself (ids in ``owned``) are added to in place; arrays that
@@ -211,31 +212,14 @@ def accumulate(store: dict, key: int, like, g, owned: set) -> None:
         store[key] = total
 
 
-def toposort(root) -> list:
-    """Op-made tensors that need a gradient, each after all of its parents (iterative DFS).
-
-    Leaves are left out: nothing flows out of them, so they take their gradient as it arrives.
-    """
-    order, visited = [], set()
-    stack = [(root, False)]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        key = id(node)
-        if key in visited:
-            continue
-        visited.add(key)
-        stack.append((node, True))
-        for p in node.parents:
-            if p.op is not None and p.requires_grad and id(p) not in visited:
-                stack.append((p, False))
-    return order
-
-
 def run_backward(root, grad, retain_graph: bool = False, capture=None):
     """Propagate ``grad`` (an array shaped like ``root``) from ``root`` to every tensor before it.
+
+    The op-made tensors that receive a gradient wait in a heap ordered by creation number,
+    newest first. A tensor is always made after its parents, so when the newest waiting tensor
+    is taken, every tensor made from it has already passed its gradient on: this is a reverse
+    topological order, found without sorting the graph first (and without recursion). Leaves
+    take their gradient as it arrives.
 
     Without ``capture``, gradients accumulate into ``.grad`` of leaves with ``requires_grad``
     and of tensors that called ``retain_grad()``. With ``capture`` (a list of tensors) nothing
@@ -245,24 +229,23 @@ def run_backward(root, grad, retain_graph: bool = False, capture=None):
     from .tensor import Tensor
 
     state.backward_pass = next(passes)
-    owned: set = set()     # ids of gradient buffers allocated here (safe to add to in place)
-    finals: dict = {}      # id -> (tensor, gradient) for leaves, retained and captured tensors
-    if root.op is None:    # backward from a leaf: its gradient is the seed itself
-        order, grads = [], {}
-        finals[id(root)] = (root, grad)
-    else:
-        order, grads = toposort(root), {id(root): grad}
-    leaf_grads: dict = {}
+    hooks, anomaly = state.grad_hooks, state.anomaly
     keep_every = capture is not None
-    for t in reversed(order):
-        key = id(t)
-        g = grads.pop(key, None)
-        if g is None:
-            continue
+    owned: set = set()     # ids of gradient buffers allocated here (safe to add to in place)
+    finals: dict = {}      # tensor -> gradient, for retained and captured tensors, then leaves
+    leaf_grads: dict = {}  # leaf -> gradient
+    if root.op is None:    # backward from a leaf: its gradient is the seed itself
+        grads, waiting = {}, []
+        finals[root] = grad
+    else:
+        grads, waiting = {root: grad}, [(-root.seq, root)]
+    while waiting:
+        t = heappop(waiting)[1]
+        g = grads.pop(t)
         if owned:
             owned.discard(id(g))  # from here on g may be handed to several inputs
         if keep_every or t.retains_grad:
-            finals[key] = (t, g)
+            finals[t] = g
         op = t.op
         if op.freed:
             where = "/".join(t.scope) or "top level"
@@ -272,10 +255,10 @@ def run_backward(root, grad, retain_graph: bool = False, capture=None):
                 "pass retain_graph=True to the first backward() to keep them")
         if op.wants_needs:
             op.needs = tuple(p.requires_grad for p in t.parents)
-        for hook in state.grad_hooks:
+        for hook in hooks:
             hook(t, g)
         in_grads = op.backward(g)
-        if state.anomaly:
+        if anomaly:
             for p, pg in zip(t.parents, in_grads):
                 if pg is not None and p.requires_grad:
                     check_finite(pg.values if pg.__class__ is Scatter else pg, t, op,
@@ -288,26 +271,28 @@ def run_backward(root, grad, retain_graph: bool = False, capture=None):
             data = p.data
             if pg.shape != data.shape or pg.dtype is not data.dtype:
                 pg = fit_to(pg, data)
-            k = id(p)
-            store = grads if p.op is not None else leaf_grads
-            if k in store or pg.__class__ is Scatter:
-                accumulate(store, k, data, pg, owned)
+            store = leaf_grads if p.op is None else grads
+            prev = store.get(p)
+            if prev is None:
+                if store is grads:
+                    heappush(waiting, (-p.seq, p))  # its first gradient: p waits for its turn
+                if pg.__class__ is Scatter:
+                    accumulate(store, p, data, pg, owned)
+                else:
+                    store[p] = pg  # nothing to add it to
+            elif id(prev) in owned and pg.__class__ is not Scatter:
+                prev += pg
             else:
-                store[k] = pg  # the first gradient to arrive: nothing to add it to
-    for key, g in leaf_grads.items():
-        finals[key] = (finals[key][0] if key in finals else None, g)
-    leaves = {id(p): p for t in order for p in t.parents if p.op is None}
-    if root.op is None:
-        leaves[id(root)] = root
-    for key, (t, g) in finals.items():
-        t = t if t is not None else leaves[key]
-        finals[key] = (t, g)
-        if t.op is None:
-            for hook in state.grad_hooks:
-                hook(t, g)
+                accumulate(store, p, data, pg, owned)
+    finals.update(leaf_grads)
+    if hooks:
+        for t, g in finals.items():
+            if t.op is None:
+                for hook in hooks:
+                    hook(t, g)
     if capture is not None:
-        return [finals[id(t)][1] if id(t) in finals else None for t in capture]
-    for key, (t, g) in finals.items():
+        return [finals.get(t) for t in capture]
+    for t, g in finals.items():
         if id(g) not in owned:
             g = g.copy()  # the array may be shared with other tensors' gradients
         t.grad = Tensor(g) if t.grad is None else Tensor(t.grad.data + g)

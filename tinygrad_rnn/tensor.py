@@ -6,10 +6,14 @@ Operators delegate to the primitives in :mod:`tinygrad_rnn.ops`.
 """
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from . import backend
 from .autograd import run_backward, state
+
+creation_numbers = itertools.count()
 
 
 class Tensor:
@@ -23,6 +27,8 @@ class Tensor:
         parents: the tensors ``op`` was applied to (a tuple).
         name: an optional label (used by graph drawing).
         scope: the names pushed by ``tg.scope`` and module calls when it was made.
+        seq: its creation number; a tensor is always newer than its parents, so the backward
+            pass visits tensors newest first.
     """
 
     __slots__ = (
@@ -35,6 +41,7 @@ class Tensor:
         "requires_grad",
         "retains_grad",
         "scope",
+        "seq",
     )
     __array_ufunc__ = None  # NumPy defers to our reflected operators: ndarray + Tensor -> Tensor
 
@@ -48,6 +55,7 @@ class Tensor:
         self.name = name
         self.scope = state.scope
         self.retains_grad = False
+        self.seq = next(creation_numbers)
 
     # ---- properties -------------------------------------------------------------------
     @property
@@ -376,6 +384,10 @@ def binary_operator(tensor_op, scalar_op, *, reflected=False, negate=False, true
 
     def operator(self, other):
         x = self.astype(np.float32) if true_divide and self.data.dtype.kind not in "fc" else self
+        if isinstance(other, Tensor):  # the common cases first: they run at every op
+            return tensor_op.apply(other, x) if reflected else tensor_op.apply(x, other)
+        if other.__class__ is float and x.data.dtype.kind in "fc":
+            return scalar_op.apply(x, -other if negate else other)
         x, c = x.with_scalar(other)
         if c is None:
             y = x.lift(other)

@@ -184,31 +184,31 @@ class Scatter:
 
 
 def accumulate(store: dict, key, like, g, owned: set) -> None:
-    """Add gradient ``g`` for tensor ``like`` into ``store[key]``.
+    """Add gradient ``g`` for ``key`` (a tensor whose data is ``like``) into ``store[key]``.
 
-    Arrays the engine allocated itself (ids in ``owned``) are added to in place; arrays that
-    came from an op's ``backward`` may be shared (``Add`` returns ``g`` twice) and are never
-    written into.
+    Arrays the engine allocated itself (their keys are in ``owned``) are added to in place;
+    arrays that came from an op's ``backward`` may be shared (``Add`` returns ``g`` twice) and
+    are never written into.
     """
     prev = store.get(key)
     if g.__class__ is Scatter:
-        if prev is not None and id(prev) in owned:
+        if prev is not None and key in owned:
             buffer = prev
         else:
             xp = get_array_module(g.values)
             buffer = xp.zeros(like.shape, dtype=g.dtype) if prev is None else xp.array(prev)
-            owned.add(id(buffer))
+            owned.add(key)
             store[key] = buffer
         g.add_into(buffer)
     elif prev is None:
         store[key] = g
-    elif id(prev) in owned:
+    elif key in owned:
         prev += g
     else:
         total = prev + g
         if total.__class__ is not np.ndarray and isinstance(total, np.generic):
             total = np.asarray(total)  # 0-d arithmetic gives an immutable NumPy scalar
-        owned.add(id(total))
+        owned.add(key)
         store[key] = total
 
 
@@ -231,7 +231,7 @@ def run_backward(root, grad, retain_graph: bool = False, capture=None):
     state.backward_pass = next(passes)
     hooks, anomaly = state.grad_hooks, state.anomaly
     keep_every = capture is not None
-    owned: set = set()     # ids of gradient buffers allocated here (safe to add to in place)
+    owned: set = set()     # tensors whose gradient buffer was allocated here (safe to add to)
     finals: dict = {}      # tensor -> gradient, for retained and captured tensors, then leaves
     leaf_grads: dict = {}  # leaf -> gradient
     if root.op is None:    # backward from a leaf: its gradient is the seed itself
@@ -243,7 +243,7 @@ def run_backward(root, grad, retain_graph: bool = False, capture=None):
         t = heappop(waiting)[1]
         g = grads.pop(t)
         if owned:
-            owned.discard(id(g))  # from here on g may be handed to several inputs
+            owned.discard(t)  # from here on g may be handed to several inputs
         if keep_every or t.retains_grad:
             finals[t] = g
         op = t.op
@@ -280,7 +280,7 @@ def run_backward(root, grad, retain_graph: bool = False, capture=None):
                     accumulate(store, p, data, pg, owned)
                 else:
                     store[p] = pg  # nothing to add it to
-            elif id(prev) in owned and pg.__class__ is not Scatter:
+            elif p in owned and pg.__class__ is not Scatter:
                 prev += pg
             else:
                 accumulate(store, p, data, pg, owned)
@@ -293,7 +293,7 @@ def run_backward(root, grad, retain_graph: bool = False, capture=None):
     if capture is not None:
         return [finals.get(t) for t in capture]
     for t, g in finals.items():
-        if id(g) not in owned:
+        if t not in owned:
             g = g.copy()  # the array may be shared with other tensors' gradients
         t.grad = Tensor(g) if t.grad is None else Tensor(t.grad.data + g)
     return None

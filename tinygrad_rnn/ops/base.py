@@ -18,6 +18,8 @@ from ..autograd import state
 from ..backend import DeviceError, get_array_module
 from ..tensor import Tensor
 
+ndarray, generic, asarray = np.ndarray, np.generic, np.asarray  # read at every op: no lookups
+
 
 class Op:
     """A differentiable primitive; subclasses define ``forward`` and ``backward``."""
@@ -47,22 +49,24 @@ class Op:
     def apply(cls, *inputs, **attrs):
         """Run the op on tensors ``inputs`` and record it in the graph when a gradient is needed."""
         op = cls()
-        if len(inputs) == 1:
+        n = len(inputs)
+        if n == 2:
+            x, y = inputs
+            a, b = x.data, y.data
+            if a.__class__ is not b.__class__ and x.device != y.device:
+                raise op_error(cls, inputs, None)
+            try:
+                out = op.forward(a, b, **attrs) if attrs else op.forward(a, b)
+            except Exception as e:
+                raise op_error(cls, inputs, e) from e
+            needs_grad = x.requires_grad or y.requires_grad
+        elif n == 1:
             x = inputs[0]
             try:
                 out = op.forward(x.data, **attrs) if attrs else op.forward(x.data)
             except Exception as e:
                 raise op_error(cls, inputs, e) from e
             needs_grad = x.requires_grad
-        elif len(inputs) == 2:
-            x, y = inputs
-            if x.data.__class__ is not y.data.__class__ and x.device != y.device:
-                raise op_error(cls, inputs, None)
-            try:
-                out = op.forward(x.data, y.data, **attrs) if attrs else op.forward(x.data, y.data)
-            except Exception as e:
-                raise op_error(cls, inputs, e) from e
-            needs_grad = x.requires_grad or y.requires_grad
         else:
             kind = inputs[0].data.__class__
             for t in inputs:
@@ -73,12 +77,9 @@ class Op:
             except Exception as e:
                 raise op_error(cls, inputs, e) from e
             needs_grad = any(t.requires_grad for t in inputs)
-        if out.__class__ is not np.ndarray and isinstance(out, np.generic):
-            out = np.asarray(out)  # NumPy returns scalars from 0-d ufuncs and full reductions
-        if needs_grad and state.grad_enabled:
-            y = Tensor(out, True, op, inputs)
-        else:
-            y = Tensor(out)
+        if out.__class__ is not ndarray and isinstance(out, generic):
+            out = asarray(out)  # NumPy returns scalars from 0-d ufuncs and full reductions
+        y = Tensor(out, True, op, inputs) if needs_grad and state.grad_enabled else Tensor(out)
         if state.anomaly:
             check_forward(y, op, inputs)
         return y
@@ -98,8 +99,8 @@ class ScalarOp(Op):
             out = op.forward(x.data, c)
         except Exception as e:
             raise op_error(cls, (x,), e) from e
-        if out.__class__ is not np.ndarray and isinstance(out, np.generic):
-            out = np.asarray(out)
+        if out.__class__ is not ndarray and isinstance(out, generic):
+            out = asarray(out)
         y = Tensor(out, True, op, (x,)) if x.requires_grad and state.grad_enabled else Tensor(out)
         if state.anomaly:
             check_forward(y, op, (x,))

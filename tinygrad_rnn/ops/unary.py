@@ -65,7 +65,7 @@ class Sigmoid(Op):
 
     def forward(self, x):
         xp = get_array_module(x)
-        y = xp.exp(xp.minimum(-x, constant(exp_limit(x.dtype), x)))
+        y = xp.exp(xp.minimum(-x, exp_limit(x)))
         y += constant(1, y)
         xp.reciprocal(y, out=y)
         self.save(y)
@@ -76,9 +76,17 @@ class Sigmoid(Op):
         return (g * y * (constant(1, y) - y),)
 
 
-def exp_limit(dtype) -> float:
-    """The largest x with a finite exp(x) in ``dtype`` (a bit less: log of the largest float)."""
-    return float(np.log(np.finfo(dtype).max)) - 1.0
+_exp_limits: dict = {}
+
+
+def exp_limit(like):
+    """A bit less than the largest x with a finite exp(x) in ``like``'s dtype (log of the largest
+    float, less 1), as a cached 0-d array like :func:`~tinygrad_rnn.backend.constant`."""
+    key = (like.dtype, like.__class__)
+    c = _exp_limits.get(key)
+    if c is None:
+        c = _exp_limits[key] = constant(float(np.log(np.finfo(like.dtype).max)) - 1.0, like)
+    return c
 
 
 class Relu(Op):

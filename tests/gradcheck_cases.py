@@ -114,9 +114,11 @@ CASES = [
     Case("Concat", "axis1", lambda a, b, c: tg.concat([a, b, c], axis=1), normal((2, 1), (2, 3), (2, 2))),
     Case("Concat", "negative-axis", lambda a, b: tg.concat([a, b], axis=-1), normal((2, 3, 1), (2, 3, 2))),
     Case("LSTMStep", "fused-step", lambda zx, hc, w, b: tg.ops.LSTMStep.apply(zx, hc, w, b, t=1),
-         normal((3, 2, 8), (2, 4), (2, 8), (8,))),
+         normal((3, 2, 8), (2, 2, 2), (2, 8), (8,))),
     Case("LSTMStep", "no-bias", lambda zx, hc, w: tg.ops.LSTMStep.apply(zx, hc, w, t=2),
-         normal((3, 2, 8), (2, 4), (2, 8))),
+         normal((3, 2, 8), (2, 2, 2), (2, 8))),
+    Case("LSTMOutput", "stack-h", lambda a, b, c: tg.ops.LSTMOutput.apply(a, b, c),
+         normal((2, 2, 3), (2, 2, 3), (2, 2, 3))),
     Case("Stack", "axis0", lambda a, b: tg.stack([a, b]), normal((2, 3), (2, 3))),
     Case("Stack", "last-axis", lambda a, b, c: tg.stack([a, b, c], axis=-1), normal((2, 3), (2, 3), (2, 3))),
 ]

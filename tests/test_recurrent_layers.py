@@ -383,7 +383,7 @@ def test_fused_lstm_frees_its_sequence_after_backward():
 def test_fused_lstm_steps_must_come_in_order():
     from tinygrad_rnn.ops.fused import LSTMSequence
     seq = LSTMSequence(3)
-    zx, hc, w = tg.randn(3, 2, 8), tg.randn(2, 4), tg.randn(2, 8)
+    zx, hc, w = tg.randn(3, 2, 8), tg.randn(2, 2, 2), tg.randn(2, 8)
     hc = tg.ops.LSTMStep.apply(zx, hc, w, t=0, seq=seq)
     with pytest.raises(ValueError, match=r"LSTMStep: .*step t=2 is out of order.*expected t=1"):
         tg.ops.LSTMStep.apply(zx, hc, w, t=2, seq=seq)

@@ -17,7 +17,7 @@ import numpy as np
 from ..autograd import scope
 from ..creation import zeros
 from ..functions import concat, stack
-from ..ops import LSTMStep
+from ..ops import LSTMOutput, LSTMStep
 from ..ops.fused import LSTMSequence
 from ..tensor import Tensor
 from . import functional as F
@@ -265,8 +265,9 @@ class LSTM(RecurrentLayer):
     def unroll(self, x: Tensor, state: tuple, k: int, suffix: str) -> tuple:
         """One layer, one direction; fused: one :class:`~tinygrad_rnn.ops.LSTMStep` per step.
 
-        The state travels as one tensor ``[h, c]`` (N, 2H); every step reads its slice of the
-        hoisted input projection itself, so a step is one node of the graph.
+        The state travels as one tensor ``[h, c]`` (2, N, H); every step reads its slice of the
+        hoisted input projection itself, so a step is one node of the graph. The steps of the
+        layer share their arrays (:class:`~tinygrad_rnn.ops.fused.LSTMSequence`).
         """
         if not self.fused:
             return super().unroll(x, state, k, suffix)
@@ -276,7 +277,7 @@ class LSTM(RecurrentLayer):
         with scope(name):
             x_proj = (x.reshape(T * N, I) @ w_ih.T).reshape(T, N, 4 * H)
             weights = (w_hh.T,) if b_ih is None else (w_hh.T, b_ih + b_hh)
-            hc = concat(list(state), axis=1)
+            hc = stack(list(state))
         hcs = [None] * T
         seq = LSTMSequence(T, reverse=bool(suffix))
         for t in (range(T - 1, -1, -1) if suffix else range(T)):
@@ -284,7 +285,7 @@ class LSTM(RecurrentLayer):
                 hc = LSTMStep.apply(x_proj, hc, *weights, t=t, seq=seq)
             hcs[t] = hc
         with scope(name):
-            return stack(hcs)[:, :, :H], (hc[:, :H], hc[:, H:])
+            return LSTMOutput.apply(*hcs, seq=seq), (hc[0], hc[1])
 
     def step(self, x_proj, state, weights):
         (h, c), (w_hh_t,) = state, weights

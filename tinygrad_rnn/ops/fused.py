@@ -31,11 +31,14 @@ class LSTMSequence:
 
     Steps ``first .. first + steps - 1`` run in order (backwards in time when ``reverse``); row
     ``r = t - first`` of ``gates`` (T, N, 4H) and ``tanh_c`` (T, N, H) holds step t's gate
-    activations and tanh(c'), and ``states`` (T + 1, N, 2H) holds every ``[h, c]``: the one the
-    sequence starts from and each step's output (a step returns a view of its row). In the
-    backward pass each step writes its gate gradient into row r of ``dz`` (T, N, 4H); the step
-    that runs backward last (the first one forward) then returns the gradients that all steps
-    share, each summed over time in one go: of ``zx`` (``dz`` itself), of ``w``
+    activations and tanh(c'). ``states`` (2, T + 1, N, H) holds every h (``states[0]``) and c
+    (``states[1]``): the pair the sequence starts from and each step's output (a step returns
+    the view ``states[:, k]``), so the layer's output h_1..h_T is one contiguous block
+    (:class:`LSTMOutput`).
+
+    In the backward pass each step writes its gate gradient into row r of ``dz`` (T, N, 4H);
+    the step that runs backward last (the first one forward) then returns the gradients that
+    all steps share, each summed over time in one go: of ``zx`` (``dz`` itself), of ``w``
     (:math:`\\sum_t h_{t-1}^T \\bar z_t`, one matrix product over all steps, as the hand-written
     BPTT of ``numpy_bptt.py`` does) and of ``b``. This is arithmetic saved, not a different
     gradient: the sum over steps is the one the engine would add up step by step.
@@ -46,32 +49,36 @@ class LSTMSequence:
 
     def __init__(self, steps: int, reverse: bool = False, first: int = 0):
         self.steps, self.reverse, self.first = steps, reverse, first
-        self.taken = 0                 # steps run forward so far
-        self.last = None               # the array the latest step returned
+        self.outputs = []              # the arrays the steps returned, in the order they ran
         self.gates = self.tanh_c = self.states = self.dz = self.dc_dh = None
         self.pass_id = None            # the backward pass now running through the steps
         self.reached = 0               # its first row (the latest step it reached)
 
+    def slots(self, r: int) -> tuple:
+        """Indices into ``states[:, ·]`` of the [h, c] that step row ``r`` reads and writes."""
+        return (r + 1, r) if self.reverse else (r, r + 1)
+
     def start(self, t: int, hc):
         """Row and [h, c] slots of step ``t`` (steps must come in order); copies a new ``hc`` in."""
         xp = get_array_module(hc)
-        order = self.steps - 1 - self.taken if self.reverse else self.taken
-        if self.taken >= self.steps or t != self.first + order:
+        taken = len(self.outputs)
+        order = self.steps - 1 - taken if self.reverse else taken
+        if taken >= self.steps or t != self.first + order:
             raise ValueError(f"step t={t} is out of order in its sequence (expected "
                              f"t={self.first + order} of steps {self.first}.."
                              f"{self.first + self.steps - 1}, "
                              f"{'backwards' if self.reverse else 'forwards'})")
         if self.gates is None:
-            N, H2 = hc.shape
-            self.gates = xp.empty((self.steps, N, 2 * H2), dtype=hc.dtype)
-            self.tanh_c = xp.empty((self.steps, N, H2 // 2), dtype=hc.dtype)
-            self.states = xp.empty((self.steps + 1, N, H2), dtype=hc.dtype)
+            _, N, H = hc.shape
+            self.gates = xp.empty((self.steps, N, 4 * H), dtype=hc.dtype)
+            self.tanh_c = xp.empty((self.steps, N, H), dtype=hc.dtype)
+            self.states = xp.empty((2, self.steps + 1, N, H), dtype=hc.dtype)
         r = t - self.first
-        into, out = (r + 1, r) if self.reverse else (r, r + 1)
-        if hc is not self.last:
-            self.states[into] = hc
-        self.taken += 1
-        return r, self.states[into], self.states[out]
+        into, out = self.slots(r)
+        if not (self.outputs and hc is self.outputs[-1]):
+            self.states[:, into] = hc
+        self.outputs.append(self.states[:, out])
+        return r, self.states[:, into], self.outputs[-1]
 
     def rows(self, r: int) -> tuple:
         """Rows ``(a, b)`` the current backward pass reaches, for row ``r`` running now.
@@ -94,8 +101,8 @@ class LSTMSequence:
             self.dc_dh = xp.empty_like(self.tanh_c)
         s, tc, d, dc_dh = self.gates[a:b], self.tanh_c[a:b], self.dz[a:b], self.dc_dh[a:b]
         H = tc.shape[-1]
-        off = 1 if self.reverse else 0
-        c = self.states[a + off:b + off, :, H:]      # each step's previous c
+        into = self.slots(a)[0]
+        c = self.states[1, into:into + b - a]       # each step's previous c
         one = constant(1, s)
         xp.subtract(one, s, out=d)                  # sigma'(z) = s (1 - s) for i, f and o,
         d *= s
@@ -111,6 +118,10 @@ class LSTMSequence:
         xp.subtract(one, dc_dh, out=dc_dh)
         dc_dh *= s4[:, :, 3]
 
+    def is_last_backward(self, r: int) -> bool:
+        """Whether row ``r`` runs backward last: the first step forward."""
+        return r == (self.steps - 1 if self.reverse else 0)
+
     def release(self) -> None:
         """Drop the arrays only backward needs (the states stay: the outputs are views of them)."""
         self.gates = self.tanh_c = self.dz = self.dc_dh = None
@@ -120,14 +131,14 @@ class LSTMStep(Op):
     r"""[h', c'] of LSTM step ``t``, in PyTorch's gate order i, f, g, o.
 
     Inputs: ``zx`` (T, N, 4H), the input projections :math:`W_{ih} x` of the whole sequence (this
-    step reads ``zx[t]``); ``hc`` (N, 2H), the previous ``[h, c]``; ``w`` (H, 4H), the transposed
-    recurrent weights :math:`W_{hh}^T`; optionally ``b`` (4H,), both biases summed. ``seq``: the
-    :class:`LSTMSequence` this step belongs to (a layer passes one; by default a step is a
-    sequence of its own).
+    step reads ``zx[t]``); ``hc`` (2, N, H), the previous h and c stacked; ``w`` (H, 4H), the
+    transposed recurrent weights :math:`W_{hh}^T`; optionally ``b`` (4H,), both biases summed.
+    ``seq``: the :class:`LSTMSequence` this step belongs to (a layer passes one; by default a
+    step is a sequence of its own).
 
     Forward: :math:`z = z_x[t] + h w + b`; :math:`i, f, o = \sigma(z_i), \sigma(z_f), \sigma(z_o)`,
     :math:`g = \tanh(z_g)`, :math:`c' = f c + i g`, :math:`h' = o \tanh(c')`; the output is
-    ``[h', c']`` (N, 2H).
+    ``[h', c']`` (2, N, H).
 
     Backward, from :math:`(\bar h', \bar c')`:
     :math:`\bar c = \bar c' + \bar h' o (1 - \tanh^2 c')`,
@@ -143,10 +154,10 @@ class LSTMStep(Op):
 
     def forward(self, zx, hc, w, b=None, t=0, seq=None):
         xp = get_array_module(hc)
-        H = hc.shape[-1] // 2
+        H = hc.shape[-1]
         seq = LSTMSequence(1, first=t) if seq is None else seq
         r, hc, out = seq.start(t, hc)
-        h, c = hc[:, :H], hc[:, H:]
+        h, c = hc
         s = seq.gates[r]
         xp.matmul(h, w, out=s)
         s += zx[t]
@@ -158,14 +169,14 @@ class LSTMStep(Op):
         s *= scale
         s += offset
         i, f, g, o = s[:, :H], s[:, H:2 * H], s[:, 2 * H:3 * H], s[:, 3 * H:]
-        c_new, tc = out[:, H:], seq.tanh_c[r]
+        h_new, c_new = out
+        tc = seq.tanh_c[r]
         xp.multiply(f, c, out=c_new)
         xp.multiply(i, g, out=tc)                 # tc is scratch space until tanh(c') lands
         c_new += tc
         xp.tanh(c_new, out=tc)
-        xp.multiply(o, tc, out=out[:, :H])
+        xp.multiply(o, tc, out=h_new)
         self.seq, self.r, self.zx_shape = seq, r, zx.shape
-        seq.last = out
         self.save(w)
         return out
 
@@ -179,7 +190,7 @@ class LSTMStep(Op):
         s, dz = seq.gates[r], seq.dz[r]             # dz holds the derivatives (seq.rows)
         xp = get_array_module(s)
         N, H = s.shape[0], s.shape[1] // 4
-        dh, dc_next = grad[:, :H], grad[:, H:]
+        dh, dc_next = grad
         dc = dh * seq.dc_dh[r]
         dc += dc_next
         gates = dz.reshape(N, 4, H)                 # a view: gates[:, k] is gate k's slice
@@ -188,11 +199,11 @@ class LSTMStep(Op):
         needs = self.needs
         dhc = None
         if needs[1]:
-            dhc = xp.empty((N, 2 * H), dtype=s.dtype)
-            xp.matmul(dz, w.T, out=dhc[:, :H])
-            xp.multiply(dc, s[:, H:2 * H], out=dhc[:, H:])  # f
+            dhc = xp.empty((2, N, H), dtype=s.dtype)
+            xp.matmul(dz, w.T, out=dhc[0])
+            xp.multiply(dc, s[:, H:2 * H], out=dhc[1])  # f
         grads = [None, dhc, None, None][:len(needs)]
-        if r == (seq.steps - 1 if seq.reverse else 0):  # the last step backward: the sums
+        if seq.is_last_backward(r):                 # the sums over every step reached
             dzs = seq.dz[a:b].reshape((b - a) * N, 4 * H)
             if needs[0]:
                 seq.dz[:a] = 0                      # rows of steps this pass did not reach
@@ -201,13 +212,38 @@ class LSTMStep(Op):
                 grads[0] = seq.dz if (first, T) == (0, self.zx_shape[0]) else \
                     Scatter(self.zx_shape, slice(first, first + T), seq.dz, advanced=False)
             if needs[2]:
-                off = 1 if seq.reverse else 0
-                grads[2] = seq.states[a + off:b + off, :, :H].reshape(-1, H).T @ dzs
+                into = seq.slots(a)[0]
+                grads[2] = seq.states[0, into:into + b - a].reshape(-1, H).T @ dzs
             if len(needs) == 4 and needs[3]:
                 grads[3] = dzs.sum(axis=0)
         return grads
 
     def free(self) -> None:
         super().free()
-        if self.r == (self.seq.steps - 1 if self.seq.reverse else 0):
+        if self.seq.is_last_backward(self.r):
             self.seq.release()
+
+
+class LSTMOutput(Op):
+    """The h of each ``[h, c]`` (2, N, H) of a sequence, stacked over time: (T, N, H).
+
+    Inputs: the T states in time order; ``seq``: the :class:`LSTMSequence` that made them, if
+    any. Their h already lie one after the other in ``seq.states[0]``, so the output is a view
+    of that block (no copy); without ``seq`` the h are copied. Backward: state t gets
+    ``[g[t], 0]``.
+    """
+
+    def forward(self, *hcs, seq=None):
+        xp = get_array_module(hcs[0])
+        ran = seq.outputs[::-1] if seq is not None and seq.reverse else \
+            (seq.outputs if seq is not None else ())
+        if len(ran) == len(hcs) and all(a is b for a, b in zip(ran, hcs)):
+            return seq.states[0, :-1] if seq.reverse else seq.states[0, 1:]
+        return xp.stack([hc[0] for hc in hcs])
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        grads = xp.empty((2, *g.shape), dtype=g.dtype)
+        grads[0] = g
+        grads[1] = 0
+        return [grads[:, t] for t in range(g.shape[0])]

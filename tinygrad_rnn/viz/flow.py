@@ -96,13 +96,13 @@ def gradient_flow(model, x: Tensor | None = None, *, steps: int = 100, batch: in
     tensors = [h for row in rows for h in row.values()]
     found = iter(grad(total, tensors))
     length = 1 + max(t for row in rows for t in row)
-    H = getattr(model, "hidden_size", None)  # a fused LSTM step hands on [h, c]: keep h
     norms = np.zeros((len(rows), length))
     for r, row in enumerate(rows):
         for t in row:
             g = next(found)
             if g is not None:
-                g = g.numpy()[..., :H].astype(np.float64)
+                g = g.numpy().astype(np.float64)
+                g = g[0] if g.ndim == 3 else g  # a fused LSTM step hands on [h, c]: keep h
                 norms[r, t] = np.linalg.norm(g.ravel())
     return norms
 

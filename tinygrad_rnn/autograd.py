@@ -230,7 +230,7 @@ def run_backward(root, grad, retain_graph: bool = False, capture=None):
 
     state.backward_pass = next(passes)
     hooks, anomaly = state.grad_hooks, state.anomaly
-    keep_every = capture is not None
+    keep_every, free_saved = capture is not None, not retain_graph
     owned: set = set()     # tensors whose gradient buffer was allocated here (safe to add to)
     finals: dict = {}      # tensor -> gradient, for retained and captured tensors, then leaves
     leaf_grads: dict = {}  # leaf -> gradient
@@ -263,7 +263,7 @@ def run_backward(root, grad, retain_graph: bool = False, capture=None):
                 if pg is not None and p.requires_grad:
                     check_finite(pg.values if pg.__class__ is Scatter else pg, t, op,
                                  "backward pass (gradient of its input)")
-        if op.saved and not retain_graph:
+        if op.saved and free_saved:
             op.free()
         for p, pg in zip(t.parents, in_grads):
             if pg is None or not p.requires_grad:
@@ -271,16 +271,19 @@ def run_backward(root, grad, retain_graph: bool = False, capture=None):
             data = p.data
             if pg.shape != data.shape or pg.dtype is not data.dtype:
                 pg = fit_to(pg, data)
-            store = leaf_grads if p.op is None else grads
-            prev = store.get(p)
-            if prev is None:
-                if store is grads:
+            if p.op is None:
+                store = leaf_grads
+                prev = store.get(p)
+            else:
+                store = grads
+                prev = store.get(p)
+                if prev is None:
                     heappush(waiting, (-p.seq, p))  # its first gradient: p waits for its turn
-                if pg.__class__ is Scatter:
-                    accumulate(store, p, data, pg, owned)
-                else:
-                    store[p] = pg  # nothing to add it to
-            elif p in owned and pg.__class__ is not Scatter:
+            if pg.__class__ is Scatter:
+                accumulate(store, p, data, pg, owned)
+            elif prev is None:
+                store[p] = pg  # nothing to add it to
+            elif p in owned:
                 prev += pg
             else:
                 accumulate(store, p, data, pg, owned)

@@ -353,6 +353,30 @@ class Tensor:
         return self.split(max(1, -(-length // n)), axis)
 
 
+def recorded(data, op, parents: tuple) -> Tensor:
+    """``Tensor(data, True, op, parents)``, made without the ``__init__`` call.
+
+    ``Op.apply`` makes one per recorded op; calling ``__init__`` through the type costs about as
+    much as setting all the fields, so they are set here directly (the same fields, in the same
+    way).
+    """
+    t = new_tensor(Tensor)
+    t.data = data
+    t.grad = None
+    t.requires_grad = True
+    t.op = op
+    t.parents = parents
+    t.name = None
+    t.scope = state.scope
+    t.retains_grad = False
+    t.seq = next_seq()
+    return t
+
+
+new_tensor = Tensor.__new__
+next_seq = creation_numbers.__next__
+
+
 def normalize_axis(axis, ndim: int):
     """``axis`` as a tuple of non-negative ints, or ``None`` for all axes."""
     if axis is None:

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..autograd import state
 from ..backend import DeviceError, get_array_module
-from ..tensor import Tensor
+from ..tensor import Tensor, recorded
 
 ndarray, generic, asarray = np.ndarray, np.generic, np.asarray  # read at every op: no lookups
 
@@ -79,7 +79,7 @@ class Op:
             needs_grad = any(t.requires_grad for t in inputs)
         if out.__class__ is not ndarray and isinstance(out, generic):
             out = asarray(out)  # NumPy returns scalars from 0-d ufuncs and full reductions
-        y = Tensor(out, True, op, inputs) if needs_grad and state.grad_enabled else Tensor(out)
+        y = recorded(out, op, inputs) if needs_grad and state.grad_enabled else Tensor(out)
         if state.anomaly:
             check_forward(y, op, inputs)
         return y
@@ -101,7 +101,7 @@ class ScalarOp(Op):
             raise op_error(cls, (x,), e) from e
         if out.__class__ is not ndarray and isinstance(out, generic):
             out = asarray(out)
-        y = Tensor(out, True, op, (x,)) if x.requires_grad and state.grad_enabled else Tensor(out)
+        y = recorded(out, op, (x,)) if x.requires_grad and state.grad_enabled else Tensor(out)
         if state.anomaly:
             check_forward(y, op, (x,))
         return y

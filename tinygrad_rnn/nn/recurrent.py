@@ -18,7 +18,7 @@ from ..autograd import scope
 from ..creation import zeros
 from ..functions import concat, stack
 from ..ops import LSTMOutput, LSTMStep
-from ..ops.fused import LSTMSequence
+from ..ops.fused import ArrayPool, LSTMSequence
 from ..tensor import Tensor
 from . import functional as F
 from .cells.base import check_size, init_uniform
@@ -257,6 +257,7 @@ class LSTM(RecurrentLayer):
                          bidirectional, device=device, dtype=dtype)
         self.forget_bias = forget_bias
         self.fused = bool(fused)
+        self.pool = ArrayPool()  # the fused steps' arrays, used again from call to call
         H = self.hidden_size
         for k in range(self.num_layers) if bias else ():
             for suffix in self.suffixes:
@@ -279,7 +280,7 @@ class LSTM(RecurrentLayer):
             weights = (w_hh.T,) if b_ih is None else (w_hh.T, b_ih + b_hh)
             hc = stack(list(state))
         hcs = [None] * T
-        seq = LSTMSequence(T, reverse=bool(suffix))
+        seq = LSTMSequence(T, reverse=bool(suffix), pool=self.pool)
         for t in (range(T - 1, -1, -1) if suffix else range(T)):
             with scope(name, f"t{t}"):
                 hc = LSTMStep.apply(x_proj, hc, *weights, t=t, seq=seq)

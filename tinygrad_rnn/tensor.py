@@ -57,6 +57,17 @@ class Tensor:
         self.retains_grad = False
         self.seq = next(creation_numbers)
 
+    def __setstate__(self, state) -> None:
+        """Restore a copied or unpickled tensor (``copy``, ``pickle``) with a new ``seq``.
+
+        Both restore the parents before the tensor itself, so a new number keeps every tensor
+        newer than its parents; the old number could clash with the original's, or, in another
+        process, be newer than tensors made later from this one.
+        """
+        for name, value in (state[1] or {}).items():
+            setattr(self, name, value)
+        self.seq = next(creation_numbers)
+
     # ---- properties -------------------------------------------------------------------
     @property
     def shape(self) -> tuple:

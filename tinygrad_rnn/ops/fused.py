@@ -126,6 +126,38 @@ class LSTMSequence:
         self.outputs.append(self.states[:, out])
         return r, self.states[:, into], self.outputs[-1]
 
+    @property
+    def first_row(self) -> int:
+        """The row of the step that runs first forward (and last backward)."""
+        return self.steps - 1 if self.reverse else 0
+
+    def prepare(self, zx, w, b) -> None:
+        """Before the first step: every step's ``(zx[t] + b) * scale`` and ``w * scale``.
+
+        Sigmoid is computed as ``0.5 tanh(0.5 z) + 0.5``; scaling the inputs of the gates once
+        for the whole sequence saves each step three passes over its gates.
+        """
+        xp = get_array_module(self.gates)
+        self.zx, self.w, self.b = zx, w, b
+        _, N, H4 = self.gates.shape
+        scale, _ = gate_activation(xp, H4 // 4, self.gates.dtype)
+        rows = zx[self.first:self.first + self.steps]
+        if b is None:
+            xp.multiply(rows, scale, out=self.gates)
+        else:
+            xp.add(rows, b, out=self.gates)
+            self.gates *= scale
+        self.w_scaled = self.new(xp, "w_scaled", w.shape, self.gates.dtype)
+        xp.multiply(w, scale, out=self.w_scaled)
+        self.scratch = self.new(xp, "scratch", (N, H4), self.gates.dtype)
+
+    def forward_done(self) -> None:
+        """After the last step forward: give back what only the forward pass needed."""
+        released = [self.arrays.pop(name, None) for name in ("w_scaled", "scratch")]
+        if self.pool is not None:
+            self.pool.give(released)
+        self.w_scaled = self.scratch = self.zx = self.w = self.b = None
+
     def new(self, xp, name: str, shape: tuple, dtype):
         """An array for this sequence, from the pool when there is one."""
         a = xp.empty(shape, dtype=dtype) if self.pool is None else self.pool.take(xp, shape, dtype)
@@ -172,7 +204,7 @@ class LSTMSequence:
 
     def is_last_backward(self, r: int) -> bool:
         """Whether row ``r`` runs backward last: the first step forward."""
-        return r == (self.steps - 1 if self.reverse else 0)
+        return r == self.first_row
 
     def release(self) -> None:
         """Give back the arrays only backward needs (the states stay: the outputs view them)."""
@@ -212,15 +244,16 @@ class LSTMStep(Op):
         H = hc.shape[-1]
         seq = LSTMSequence(1, first=t) if seq is None else seq
         r, hc, out = seq.start(t, hc)
+        if r == seq.first_row:
+            seq.prepare(zx, w, b)
+        elif not (zx is seq.zx and w is seq.w and b is seq.b):
+            raise ValueError("the steps of one LSTMSequence must share zx, w and b")
         h, c = hc
-        s = seq.gates[r]
-        xp.matmul(h, w, out=s)
-        s += zx[t]
-        if b is not None:
-            s += b
+        s, scaled = seq.gates[r], seq.scratch     # s holds (zx[t] + b) * scale (seq.prepare)
+        xp.matmul(h, seq.w_scaled, out=scaled)
+        s += scaled
+        xp.tanh(s, out=s)                         # i, f, o: sigmoid; g: tanh; in place
         scale, offset = gate_activation(xp, H, s.dtype)
-        s *= scale                                # i, f, o: sigmoid; g: tanh; in place
-        xp.tanh(s, out=s)
         s *= scale
         s += offset
         i, f, g, o = s[:, :H], s[:, H:2 * H], s[:, 2 * H:3 * H], s[:, 3 * H:]
@@ -233,6 +266,8 @@ class LSTMStep(Op):
         xp.multiply(o, tc, out=h_new)
         self.seq, self.r, self.zx_shape = seq, r, zx.shape
         self.save(w)
+        if len(seq.outputs) == seq.steps:
+            seq.forward_done()
         return out
 
     def backward(self, grad):

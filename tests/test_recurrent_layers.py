@@ -398,3 +398,26 @@ def test_fused_lstm_steps_of_one_sequence_share_their_inputs():
     hc = tg.ops.LSTMStep.apply(zx, hc, w, t=0, seq=seq)
     with pytest.raises(ValueError, match="LSTMStep: .*must share zx, w and b"):
         tg.ops.LSTMStep.apply(zx, hc, tg.randn(2, 8), t=1, seq=seq)
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("grad", [True, False])
+def test_fused_lstm_never_reuses_arrays_that_are_still_referenced(grad, bidirectional):
+    # The layer's ArrayPool hands an array out again only when nothing refers to it: outputs
+    # kept from earlier calls (views of a sequence's states when one-directional, detached or
+    # not) must stay as they were.
+    lstm = tg.nn.LSTM(3, 4, bidirectional=bidirectional)
+    kept = []
+    with tg.set_grad_enabled(grad):
+        for k in range(4):
+            out, (h_n, c_n) = lstm(tg.randn(5, 2, 3))
+            if grad:
+                out.sum().backward()
+            kept.append((out.detach(), h_n, c_n, out.numpy().copy(), h_n.numpy().copy(),
+                         c_n.numpy().copy()))
+            del out, h_n, c_n
+    for out, h_n, c_n, out_0, h_0, c_0 in kept:
+        np.testing.assert_array_equal(out.numpy(), out_0)
+        np.testing.assert_array_equal(h_n.numpy(), h_0)
+        np.testing.assert_array_equal(c_n.numpy(), c_0)
+    assert lstm.pool.spare  # and the arrays nobody kept did go back to the pool

@@ -97,6 +97,7 @@ class LSTMSequence:
         self.gates = self.tanh_c = self.states = self.dz = self.dc_dh = None
         self.pass_id = None            # the backward pass now running through the steps
         self.reached = 0               # its first row (the latest step it reached)
+        self.first_row = steps - 1 if reverse else 0  # runs first forward, last backward
 
     def slots(self, r: int) -> tuple:
         """Indices into ``states[:, ·]`` of the [h, c] that step row ``r`` reads and writes."""
@@ -104,7 +105,6 @@ class LSTMSequence:
 
     def start(self, t: int, hc):
         """Row and [h, c] slots of step ``t`` (steps must come in order); copies a new ``hc`` in."""
-        xp = get_array_module(hc)
         taken = len(self.outputs)
         order = self.steps - 1 - taken if self.reverse else taken
         if taken >= self.steps or t != self.first + order:
@@ -113,23 +113,20 @@ class LSTMSequence:
                              f"{self.first + self.steps - 1}, "
                              f"{'backwards' if self.reverse else 'forwards'})")
         if self.gates is None:
-            _, N, H = hc.shape
+            xp, (_, N, H) = get_array_module(hc), hc.shape
             self.gates = self.new(xp, "gates", (self.steps, N, 4 * H), hc.dtype)
             self.tanh_c = self.new(xp, "tanh_c", (self.steps, N, H), hc.dtype)
             self.states = self.new(xp, "states", (2, self.steps + 1, N, H), hc.dtype)
             if self.pool is not None:
                 weakref.finalize(self, _give_back, self.pool, self.arrays)
         r = t - self.first
-        into, out = self.slots(r)
-        if not (self.outputs and hc is self.outputs[-1]):
+        into, out = (r + 1, r) if self.reverse else (r, r + 1)
+        if not (taken and hc is self.outputs[-1]):  # not the previous step's output: copy in
             self.states[:, into] = hc
-        self.outputs.append(self.states[:, out])
-        return r, self.states[:, into], self.outputs[-1]
-
-    @property
-    def first_row(self) -> int:
-        """The row of the step that runs first forward (and last backward)."""
-        return self.steps - 1 if self.reverse else 0
+            hc = self.states[:, into]
+        out = self.states[:, out]
+        self.outputs.append(out)
+        return r, hc, out
 
     def prepare(self, zx, w, b) -> None:
         """Before the first step: every step's ``(zx[t] + b) * scale`` and ``w * scale``.
@@ -140,7 +137,8 @@ class LSTMSequence:
         xp = get_array_module(self.gates)
         self.zx, self.w, self.b = zx, w, b
         _, N, H4 = self.gates.shape
-        scale, _ = gate_activation(xp, H4 // 4, self.gates.dtype)
+        self.scale, self.offset = gate_activation(xp, H4 // 4, self.gates.dtype)
+        scale = self.scale
         rows = zx[self.first:self.first + self.steps]
         if b is None:
             xp.multiply(rows, scale, out=self.gates)
@@ -202,10 +200,6 @@ class LSTMSequence:
         xp.subtract(one, dc_dh, out=dc_dh)
         dc_dh *= s4[:, :, 3]
 
-    def is_last_backward(self, r: int) -> bool:
-        """Whether row ``r`` runs backward last: the first step forward."""
-        return r == self.first_row
-
     def release(self) -> None:
         """Give back the arrays only backward needs (the states stay: the outputs view them)."""
         released = [self.arrays.pop(name, None) for name in ("gates", "tanh_c", "dz", "dc_dh")]
@@ -253,9 +247,8 @@ class LSTMStep(Op):
         xp.matmul(h, seq.w_scaled, out=scaled)
         s += scaled
         xp.tanh(s, out=s)                         # i, f, o: sigmoid; g: tanh; in place
-        scale, offset = gate_activation(xp, H, s.dtype)
-        s *= scale
-        s += offset
+        s *= seq.scale
+        s += seq.offset
         i, f, g, o = s[:, :H], s[:, H:2 * H], s[:, 2 * H:3 * H], s[:, 3 * H:]
         h_new, c_new = out
         tc = seq.tanh_c[r]
@@ -293,7 +286,7 @@ class LSTMStep(Op):
             xp.matmul(dz, w.T, out=dhc[0])
             xp.multiply(dc, s[:, H:2 * H], out=dhc[1])  # f
         grads = [None, dhc, None, None][:len(needs)]
-        if seq.is_last_backward(r):                 # the sums over every step reached
+        if r == seq.first_row:                      # the sums over every step reached
             dzs = seq.dz[a:b].reshape((b - a) * N, 4 * H)
             if needs[0]:
                 seq.dz[:a] = 0                      # rows of steps this pass did not reach
@@ -310,7 +303,7 @@ class LSTMStep(Op):
 
     def free(self) -> None:
         super().free()
-        if self.seq.is_last_backward(self.r):
+        if self.r == self.seq.first_row:
             self.seq.release()
 
 

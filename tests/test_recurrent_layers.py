@@ -355,8 +355,11 @@ def fused_and_plain(**options):
     return fused, plain
 
 
+@pytest.mark.parametrize("block_bytes", [2**20, 1, 800])  # derivatives of all rows / 1 / 3 at once
 @pytest.mark.parametrize("bidirectional", [False, True])
-def test_fused_lstm_backward_from_a_middle_step_and_twice(bidirectional):
+def test_fused_lstm_backward_from_a_middle_step_and_twice(bidirectional, block_bytes, monkeypatch):
+    from tinygrad_rnn.ops.fused import LSTMSequence
+    monkeypatch.setattr(LSTMSequence, "block_bytes", block_bytes)
     # The fused steps share one buffer of gate gradients and sum the weight gradients over the
     # steps a backward pass reached: a pass that starts in the middle of the sequence reaches
     # only some steps, and a second pass (retain_graph) must not see the first one's rows.

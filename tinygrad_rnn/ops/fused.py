@@ -89,6 +89,8 @@ class LSTMSequence:
     step applied on its own makes a sequence of one step.
     """
 
+    block_bytes = 2**20  # gate derivatives are computed for blocks of rows of about this size
+
     def __init__(self, steps: int, reverse: bool = False, first: int = 0,
                  pool: ArrayPool | None = None):
         self.steps, self.reverse, self.first, self.pool = steps, reverse, first, pool
@@ -117,6 +119,7 @@ class LSTMSequence:
             self.gates = self.new(xp, "gates", (self.steps, N, 4 * H), hc.dtype)
             self.tanh_c = self.new(xp, "tanh_c", (self.steps, N, H), hc.dtype)
             self.states = self.new(xp, "states", (2, self.steps + 1, N, H), hc.dtype)
+            self.block = max(1, self.block_bytes // self.gates[0].nbytes)  # rows per block
             if self.pool is not None:
                 weakref.finalize(self, _give_back, self.pool, self.arrays)
         r = t - self.first
@@ -165,14 +168,23 @@ class LSTMSequence:
     def rows(self, r: int) -> tuple:
         """Rows ``(a, b)`` the current backward pass reaches, for row ``r`` running now.
 
-        The first step of a new pass is the latest it reaches: it fills ``dz`` with every
-        reached step's gate derivatives (what the upstream gradients will be multiplied by),
-        all steps at once, and ``dc_dh`` with o (1 - tanh^2 c').
+        The first step of a new pass is the latest it reaches. Before a step's backward, row
+        r of ``dz`` must hold its gate derivatives (what the upstream gradients will be
+        multiplied by) and ``dc_dh`` row r o (1 - tanh^2 c'): they are computed for a block of
+        rows at once (all of a small model's steps, about 1 MB of gates at a time for a large
+        one, so that the rows are still in the cache when their steps use them).
         """
         if self.pass_id != state.backward_pass:
             self.pass_id, self.reached = state.backward_pass, r
-            a, b = (r, self.steps) if self.reverse else (0, r + 1)
-            self.derivatives(a, b)
+            self.ready = r if self.reverse else r + 1  # rows with derivatives: none yet
+        if self.reverse and r >= self.ready:
+            b = min(self.steps, r + self.block)
+            self.derivatives(r, b)
+            self.ready = b
+        elif not self.reverse and r < self.ready:
+            a = max(0, r + 1 - self.block)
+            self.derivatives(a, r + 1)
+            self.ready = a
         return (self.reached, self.steps) if self.reverse else (0, self.reached + 1)
 
     def derivatives(self, a: int, b: int) -> None:

@@ -132,25 +132,39 @@ class LSTMSequence:
         return r, hc, out
 
     def prepare(self, zx, w, b) -> None:
-        """Before the first step: every step's ``(zx[t] + b) * scale`` and ``w * scale``.
+        """Before the first step: ``w * scale``; the inputs are scaled block by block (``inputs``).
 
-        Sigmoid is computed as ``0.5 tanh(0.5 z) + 0.5``; scaling the inputs of the gates once
-        for the whole sequence saves each step three passes over its gates.
+        Sigmoid is computed as ``0.5 tanh(0.5 z) + 0.5``; scaling the inputs of the gates in
+        advance, many steps at a time, saves each step three passes over its gates.
         """
         xp = get_array_module(self.gates)
         self.zx, self.w, self.b = zx, w, b
         _, N, H4 = self.gates.shape
         self.scale, self.offset = gate_activation(xp, H4 // 4, self.gates.dtype)
-        scale = self.scale
-        rows = zx[self.first:self.first + self.steps]
-        if b is None:
-            xp.multiply(rows, scale, out=self.gates)
-        else:
-            xp.add(rows, b, out=self.gates)
-            self.gates *= scale
         self.w_scaled = self.new(xp, "w_scaled", w.shape, self.gates.dtype)
-        xp.multiply(w, scale, out=self.w_scaled)
+        xp.multiply(w, self.scale, out=self.w_scaled)
         self.scratch = self.new(xp, "scratch", (N, H4), self.gates.dtype)
+        self.scaled = self.first_row if self.reverse else 0  # rows whose inputs are ready: none
+
+    def inputs(self, r: int) -> None:
+        """Make sure row ``r`` of ``gates`` holds ``(zx[t] + b) * scale`` (a block at a time)."""
+        if self.reverse:                        # rows above self.scaled are ready
+            if r > self.scaled:
+                return
+            a, b = max(0, r + 1 - self.block), r + 1
+            self.scaled = a - 1
+        else:                                   # rows below self.scaled are ready
+            if r < self.scaled:
+                return
+            a, b = r, min(self.steps, r + self.block)
+            self.scaled = b
+        xp, rows = get_array_module(self.gates), self.gates[a:b]
+        zx = self.zx[self.first + a:self.first + b]
+        if self.b is None:
+            xp.multiply(zx, self.scale, out=rows)
+        else:
+            xp.add(zx, self.b, out=rows)
+            rows *= self.scale
 
     def forward_done(self) -> None:
         """After the last step forward: give back what only the forward pass needed."""
@@ -254,6 +268,7 @@ class LSTMStep(Op):
             seq.prepare(zx, w, b)
         elif not (zx is seq.zx and w is seq.w and b is seq.b):
             raise ValueError("the steps of one LSTMSequence must share zx, w and b")
+        seq.inputs(r)
         h, c = hc
         s, scaled = seq.gates[r], seq.scratch     # s holds (zx[t] + b) * scale (seq.prepare)
         xp.matmul(h, seq.w_scaled, out=scaled)

@@ -257,8 +257,8 @@ class LSTM(RecurrentLayer):
                          bidirectional, device=device, dtype=dtype)
         self.forget_bias = forget_bias
         self.fused = bool(fused)
-        # the fused steps' arrays (7 per layer and direction), kept for the next call
-        self.pool = ArrayPool(keep=8 * self.num_layers * len(self.suffixes))
+        # the fused steps' arrays (8 per layer and direction), kept for the next call
+        self.pool = ArrayPool(keep=10 * self.num_layers * len(self.suffixes))
         H = self.hidden_size
         for k in range(self.num_layers) if bias else ():
             for suffix in self.suffixes:

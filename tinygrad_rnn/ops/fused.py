@@ -96,7 +96,7 @@ class LSTMSequence:
         self.steps, self.reverse, self.first, self.pool = steps, reverse, first, pool
         self.arrays: dict = {}         # what goes back to the pool when this sequence dies
         self.outputs = []              # the arrays the steps returned, in the order they ran
-        self.gates = self.tanh_c = self.states = self.dz = self.dc_dh = None
+        self.gates = self.tanh_c = self.states = self.dz = self.dc_dh = self.dc = None
         self.pass_id = None            # the backward pass now running through the steps
         self.reached = 0               # its first row (the latest step it reached)
         self.first_row = steps - 1 if reverse else 0  # runs first forward, last backward
@@ -207,6 +207,7 @@ class LSTMSequence:
         if self.dz is None:
             self.dz = self.new(xp, "dz", self.gates.shape, self.gates.dtype)
             self.dc_dh = self.new(xp, "dc_dh", self.tanh_c.shape, self.gates.dtype)
+            self.dc = self.new(xp, "dc", self.tanh_c.shape[1:], self.gates.dtype)  # scratch
         s, tc, d, dc_dh = self.gates[a:b], self.tanh_c[a:b], self.dz[a:b], self.dc_dh[a:b]
         H = tc.shape[-1]
         into = self.slots(a)[0]
@@ -228,10 +229,11 @@ class LSTMSequence:
 
     def release(self) -> None:
         """Give back the arrays only backward needs (the states stay: the outputs view them)."""
-        released = [self.arrays.pop(name, None) for name in ("gates", "tanh_c", "dz", "dc_dh")]
+        released = [self.arrays.pop(name, None)
+                    for name in ("gates", "tanh_c", "dz", "dc_dh", "dc")]
         if self.pool is not None:
             self.pool.give(released)
-        self.gates = self.tanh_c = self.dz = self.dc_dh = None
+        self.gates = self.tanh_c = self.dz = self.dc_dh = self.dc = None
 
 
 class LSTMStep(Op):
@@ -301,7 +303,7 @@ class LSTMStep(Op):
         xp = get_array_module(s)
         N, H = s.shape[0], s.shape[1] // 4
         dh, dc_next = grad
-        dc = dh * seq.dc_dh[r]
+        dc = xp.multiply(dh, seq.dc_dh[r], out=seq.dc)
         dc += dc_next
         gates = dz.reshape(N, 4, H)                 # a view: gates[:, k] is gate k's slice
         gates[:, :3] *= dc[:, None, :]

@@ -1,9 +1,9 @@
 """Reverse-mode automatic differentiation: grad mode, scopes and the backward pass.
 
 The backward pass walks the recorded graph in reverse topological order (newest tensor first,
-without recursion, so graphs of any depth work: a 50,000-step recurrence is fine). Each op's ``backward``
-returns one gradient per input; gradients that were broadcast in the forward pass are summed back
-to the input's shape in exactly one place, :func:`fit_to`.
+without recursion, so graphs of any depth work: a 50,000-step recurrence is fine). Each op's
+``backward`` returns one gradient per input; gradients that were broadcast in the forward pass are
+summed back to the input's shape in exactly one place, :func:`fit_to`.
 """
 from __future__ import annotations
 

@@ -11,6 +11,7 @@ period of the machine hits all of them alike and their ratios stay comparable.
     python benchmarks/train_lstm.py                       # small, medium, large; LSTM
     python benchmarks/train_lstm.py --config small --cell lstm gru rnn --steps 20
     python benchmarks/train_lstm.py --peers PATH/TO/bench/peers --json out.jsonl
+    python benchmarks/train_lstm.py --rounds 3            # verdicts on the median of 3 rounds
 
 The peers are looked for in ``$TINYGRAD_RNN_PEERS``, else in ``../shared/bench/peers`` beside
 the repository. torch is optional (``pip install torch==2.13.0``); without it the torch
@@ -22,6 +23,7 @@ import argparse
 import importlib.util
 import json
 import os
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -139,18 +141,21 @@ def has_torch() -> bool:
 
 
 def measure_all(args) -> list[dict]:
-    """Every (config, cell): NumPy BPTT, torch, then tinygrad_rnn, back to back."""
+    """Every round, every (config, cell): NumPy BPTT, torch, then tinygrad_rnn, back to back."""
     peers, py, records = Path(args.peers), sys.executable, []
-    for cfg in args.config:
-        for cell in args.cell:
-            flags = common_flags(args, cfg, cell)
-            print(f"== {cfg} {cell}", file=sys.stderr, flush=True)
-            records += run([py, str(peers / "numpy_bptt.py"), *flags, "--impl", "hoisted",
-                            "perstep"])
-            if has_torch():
-                records += run([py, str(peers / "torch_lstm.py"), *flags, "--impl",
-                                "primitive", "fused"])
-            records += run([py, __file__, "--_child", "--peers", str(peers), *flags])
+    for round_ in range(args.rounds):
+        for cfg in args.config:
+            for cell in args.cell:
+                flags = common_flags(args, cfg, cell)
+                print(f"== round {round_ + 1}/{args.rounds}: {cfg} {cell}", file=sys.stderr,
+                      flush=True)
+                found = run([py, str(peers / "numpy_bptt.py"), *flags, "--impl", "hoisted",
+                             "perstep"])
+                if has_torch():
+                    found += run([py, str(peers / "torch_lstm.py"), *flags, "--impl",
+                                  "primitive", "fused"])
+                found += run([py, __file__, "--_child", "--peers", str(peers), *flags])
+                records += [dict(r, round=round_) for r in found]
     return records
 
 
@@ -159,14 +164,40 @@ COLUMNS = [("numpy hoisted", "numpy_bptt", "hoisted"), ("numpy perstep", "numpy_
 
 
 def report(records: list[dict]) -> None:
-    """Tokens/s per row, tinygrad_rnn's ratios against each peer, targets and memory."""
+    """Per round: tokens/s per row and tinygrad_rnn's ratios; then the targets.
+
+    A ratio is always taken between measurements of the same round (minutes apart). With
+    several rounds the verdict uses the median of the rounds' ratios, and prints their range:
+    on a shared machine one busy minute moves a single ratio by tens of percent.
+    """
+    ratios: dict = {}   # (config, target column) -> [ratio per round]
+    memory: dict = {}   # config -> [peak RSS ratio per round]
+    rounds = sorted({r.get("round", 0) for r in records})
+    for round_ in rounds:
+        if len(rounds) > 1:
+            print(f"\nround {round_ + 1} of {len(rounds)}", end="")
+        table([r for r in records if r.get("round", 0) == round_], ratios, memory)
+    print()
+    for (cfg, name), found in ratios.items():
+        goal = TARGETS[(name, cfg)]
+        mid = statistics.median(found)
+        spread = f" (rounds: {min(found):.2f}-{max(found):.2f}x)" if len(found) > 1 else ""
+        print(f"{cfg} lstm vs {name}: {mid:.2f}x{spread} (target >= {goal}x) "
+              f"{'PASS' if mid >= goal else 'MISS'}")
+    for cfg, found in memory.items():
+        worst = max(found)
+        print(f"{cfg} lstm peak memory: {worst:.2f}x hoisted NumPy (target <= {MEMORY_TARGET}x) "
+              f"{'PASS' if worst <= MEMORY_TARGET else 'MISS'}")
+
+
+def table(records: list[dict], ratios: dict, memory: dict) -> None:
+    """One round's table; its LSTM ratios against the targets are added to ``ratios``."""
     by = {(r["config"], r["cell"], r["peer"], r["impl"]): r for r in records}
     rows = sorted({(r["config"], r["cell"]) for r in records},
                   key=lambda k: (["small", "medium", "large"].index(k[0]), k[1]))
     print("\ntokens/s (median step); ratio = tinygrad_rnn / peer, measured in the same run")
     print(f"{'config':7s} {'cell':5s} {'tinygrad_rnn':>12s}" +
           "".join(f" {name:>16s}" for name, _, _ in COLUMNS) + "   peak MB (ours / hoisted)")
-    verdicts = []
     for cfg, cell in rows:
         ours = by.get((cfg, cell, "tinygrad_rnn", "layer"))
         if ours is None:
@@ -179,25 +210,19 @@ def report(records: list[dict]) -> None:
                 continue
             ratio = ours["tokens_per_s"] / r["tokens_per_s"]
             line += f" {r['tokens_per_s']:8,.0f} {ratio:5.2f}x"
-            goal = TARGETS.get((name, cfg)) if cell == "lstm" else None
-            if goal is not None:
-                verdicts.append(f"{cfg} lstm vs {name}: {ratio:.2f}x (target >= {goal}x) "
-                                f"{'PASS' if ratio >= goal else 'MISS'}")
+            if cell == "lstm" and (name, cfg) in TARGETS:
+                ratios.setdefault((cfg, name), []).append(ratio)
         hoisted = by.get((cfg, cell, "numpy_bptt", "hoisted"))
         if hoisted:
             mem = ours["peak_rss_mb"] / hoisted["peak_rss_mb"]
             line += f"   {ours['peak_rss_mb']:.0f} / {hoisted['peak_rss_mb']:.0f} = {mem:.2f}x"
             if cell == "lstm":
-                verdicts.append(f"{cfg} lstm peak memory: {mem:.2f}x hoisted NumPy (target <= "
-                                f"{MEMORY_TARGET}x) {'PASS' if mem <= MEMORY_TARGET else 'MISS'}")
+                memory.setdefault(cfg, []).append(mem)
             first = abs(ours["loss_first"] - hoisted["loss_first"])
             if first > 1e-3 * abs(hoisted["loss_first"]):
-                verdicts.append(f"{cfg} {cell}: first-step loss {ours['loss_first']:.6f} differs "
-                                f"from NumPy's {hoisted['loss_first']:.6f}: NOT the same workload")
+                line += (f"\n  first-step loss {ours['loss_first']:.6f} differs from NumPy's "
+                         f"{hoisted['loss_first']:.6f}: NOT the same workload")
         print(line)
-    print()
-    for v in verdicts:
-        print(v)
 
 
 def main(argv=None) -> int:
@@ -217,6 +242,8 @@ def main(argv=None) -> int:
                     help="seconds to wait for a quiet machine before each measurement")
     ap.add_argument("--max-bg", type=float, default=0.3, help="others' load counted as quiet")
     ap.add_argument("--retries", type=int, default=1)
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="measure everything this many times; verdicts on the median ratio")
     ap.add_argument("--json", default=None, help="also write every record to this file")
     ap.add_argument("--_child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)

@@ -254,7 +254,7 @@ def run_backward(root, grad, retain_graph: bool = False, capture=None):
                 "second time, but the arrays it saved were freed by the first backward(); "
                 "pass retain_graph=True to the first backward() to keep them")
         if op.wants_needs:
-            op.needs = tuple(p.requires_grad for p in t.parents)
+            op.needs = [p.requires_grad for p in t.parents]
         for hook in hooks:
             hook(t, g)
         in_grads = op.backward(g)

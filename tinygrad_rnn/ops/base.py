@@ -27,7 +27,7 @@ class Op:
     saved: tuple = ()
     freed = False
     wants_needs = False  # set True to receive ``self.needs`` (which inputs need a gradient)
-    needs: tuple = ()
+    needs: tuple | list = ()  # one flag per input, set by the engine before backward
 
     def save(self, *arrays) -> None:
         """Keep ``arrays`` for ``backward`` (released after it unless ``retain_graph``)."""

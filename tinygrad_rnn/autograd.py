@@ -127,7 +127,7 @@ class scope:
     """
 
     def __init__(self, *names: str):
-        self.names = tuple(str(n) for n in names)
+        self.names = tuple(map(str, names))
 
     def __enter__(self):
         self.prev = state.scope

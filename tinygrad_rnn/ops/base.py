@@ -68,15 +68,15 @@ class Op:
                 raise op_error(cls, inputs, e) from e
             needs_grad = x.requires_grad
         else:
-            kind = inputs[0].data.__class__
+            kind, needs_grad = inputs[0].data.__class__, False
             for t in inputs:
                 if t.data.__class__ is not kind and t.device != inputs[0].device:
                     raise op_error(cls, inputs, None)
+                needs_grad = needs_grad or t.requires_grad
             try:
                 out = op.forward(*[t.data for t in inputs], **attrs)
             except Exception as e:
                 raise op_error(cls, inputs, e) from e
-            needs_grad = any(t.requires_grad for t in inputs)
         if out.__class__ is not ndarray and isinstance(out, generic):
             out = asarray(out)  # NumPy returns scalars from 0-d ufuncs and full reductions
         y = recorded(out, op, inputs) if needs_grad and state.grad_enabled else Tensor(out)

@@ -12,6 +12,7 @@ period of the machine hits all of them alike and their ratios stay comparable.
     python benchmarks/train_lstm.py --config small --cell lstm gru rnn --steps 20
     python benchmarks/train_lstm.py --peers PATH/TO/bench/peers --json out.jsonl
     python benchmarks/train_lstm.py --rounds 3            # verdicts on the median of 3 rounds
+    python benchmarks/train_lstm.py --interleaved         # with NumPy BPTT, in one process
 
 The peers are looked for in ``$TINYGRAD_RNN_PEERS``, else in ``../shared/bench/peers`` beside
 the repository. torch is optional (``pip install torch==2.13.0``); without it the torch
@@ -115,6 +116,49 @@ def run_child(args) -> int:
              "host": common.host_info(args.threads)}
     extra.update(load)
     print(json.dumps(common.summarize(times, losses, cfg, cell, extra)), flush=True)
+    return 0
+
+
+def run_interleaved(args) -> int:
+    """tinygrad_rnn and the hand-written NumPy BPTT (hoisted) in one process, step by step.
+
+    Each round times one training step of each, alternately, on the same batches: a busy moment
+    of the machine slows both alike. Prints the fastest and the median step of each and their
+    ratios. (torch is left out: its thread pool would compete with NumPy's in one process.)
+    """
+    import time
+
+    common = load_common(Path(args.peers))
+    common.set_threads_env(args.threads)
+    common.import_numpy()
+    import numpy as np
+
+    print("interleaved in one process: time per training step, fastest / median; "
+          "ratio = tokens/s of tinygrad_rnn / NumPy BPTT (hoisted)")
+    for name in args.config:
+        cfg = dict(common.CONFIGS[name], name=name)
+        for cell in args.cell:
+            batches = common.make_batches(cfg, args.seed)
+            p = common.init_params(cfg, cell, args.seed, np.dtype(args.dtype))
+            steps = {"tinygrad_rnn": build_step(common, cfg, cell, args),
+                     "numpy hoisted": common.build("hoisted", cell, p, cfg["seq"],
+                                                   cfg["batch"], args.lr).step}
+            warmup = args.warmup if args.warmup is not None else cfg["warmup"]
+            count = args.steps if args.steps is not None else cfg["steps"]
+            times: dict = {k: [] for k in steps}
+            for i in range(warmup + count):
+                X, Y = batches[i % len(batches)]
+                for k, step in steps.items():
+                    start = time.perf_counter()
+                    step(X, Y)
+                    if i >= warmup:
+                        times[k].append(time.perf_counter() - start)
+            best = {k: min(v) for k, v in times.items()}
+            mid = {k: statistics.median(v) for k, v in times.items()}
+            print(f"{name:7s} {cell:5s} " + "  ".join(
+                f"{k} {best[k] * 1e3:.2f} / {mid[k] * 1e3:.2f} ms" for k in steps) +
+                f"   ratio {best['numpy hoisted'] / best['tinygrad_rnn']:.2f}x fastest, "
+                f"{mid['numpy hoisted'] / mid['tinygrad_rnn']:.2f}x median")
     return 0
 
 
@@ -245,11 +289,15 @@ def main(argv=None) -> int:
     ap.add_argument("--rounds", type=int, default=1,
                     help="measure everything this many times; verdicts on the median ratio")
     ap.add_argument("--json", default=None, help="also write every record to this file")
+    ap.add_argument("--interleaved", action="store_true",
+                    help="tinygrad_rnn and NumPy BPTT alternately in one process (no torch)")
     ap.add_argument("--_child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     args.peers = str(peers_dir(args.peers))
     if args._child:
         return run_child(args)
+    if args.interleaved:
+        return run_interleaved(args)
     records = measure_all(args)
     if args.json:
         with open(args.json, "w") as fh:

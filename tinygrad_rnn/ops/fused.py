@@ -40,8 +40,9 @@ class ArrayPool:
 
     def __init__(self, keep: int = 16):
         self.keep, self.spare = keep, []
-        probe = [object()]
-        self.unshared = self._count(probe, 0)   # the count of an array only this pool holds
+        # the reference count of an array that only this pool holds (-1: not CPython, where
+        # nothing tells whether an array is still used, so nothing is reused)
+        self.unshared = self._count([object()], 0) if hasattr(sys, "getrefcount") else -1
 
     @staticmethod
     def _count(spare: list, k: int) -> int:
@@ -50,7 +51,7 @@ class ArrayPool:
 
     def take(self, xp, shape: tuple, dtype):
         """An unused array of this shape and dtype from the pool, or a new one."""
-        spare = self.spare
+        spare = self.spare if self.unshared >= 0 else ()
         for k in range(len(spare)):  # no local name for spare[k]: it would count as a user
             if spare[k].shape == shape and spare[k].dtype == dtype \
                     and get_array_module(spare[k]) is xp and self._count(spare, k) <= self.unshared:

@@ -205,6 +205,36 @@ axes[-1].set_xlabel(f"time step (marked: {marks.tolist()}; target {ys[0]:.3f}, "
                     f"prediction {prediction:.3f})")
 
 # %%
+# How the layer runs fast
+# -----------------------
+# Drawn op by op, a step is 16 primitive operations. By default ``tg.nn.LSTM`` runs each step
+# as *one* primitive, :class:`tinygrad_rnn.ops.LSTMStep`, whose gradient is written out by hand,
+# and the steps of a layer share their arrays. Backpropagation through time still visits the
+# steps one by one, newest first; what changes is the bookkeeping. The gradient of the shared
+# weight is a sum over time,
+#
+# .. math::
+#
+#     \frac{\partial L}{\partial W_{hh}} = \sum_t \Big(\frac{\partial L}{\partial z_t}\Big)^{\!T}
+#     h_{t-1},
+#
+# where :math:`z_t` are the gate pre-activations of step :math:`t`. The op-by-op graph adds the
+# terms one step at a time; the fused steps write each :math:`\partial L/\partial z_t` into one
+# block and the step that runs backward last computes the whole sum as one matrix product, as a
+# hand-written BPTT does. ``fused=False`` keeps the op-by-op graph, for drawing. Both give the
+# same numbers:
+fused = tg.nn.LSTM(2, 16, dtype=tg.float64)
+plain = tg.nn.LSTM(2, 16, fused=False, dtype=tg.float64)
+plain.load_state_dict(fused.state_dict())
+xs64 = tg.tensor(adding_problem(8, 30, seed=1)[0], dtype=tg.float64)
+for layer in (fused, plain):
+    out, _ = layer(xs64)
+    (out[-1] ** 2).sum().backward()
+difference = np.abs(fused.weight_hh_l0.grad.numpy() - plain.weight_hh_l0.grad.numpy()).max()
+print(f"largest difference between the two gradients of W_hh: {difference:.1e}")
+assert difference < 1e-12
+
+# %%
 # The number to check
 # -------------------
 print(f"mean squared error over the last 100 steps: LSTM {lstm_losses[-100:].mean():.4f}, "

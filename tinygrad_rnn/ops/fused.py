@@ -68,46 +68,41 @@ def _give_back(pool: ArrayPool, arrays: dict) -> None:
     pool.give(arrays.values())
 
 
-class LSTMSequence:
-    """The arrays that the :class:`LSTMStep` ops of one layer and direction share.
+class StepSequence:
+    """What the fused steps of one layer and direction share: order, arrays, backward passes.
 
-    Steps ``first .. first + steps - 1`` run in order (backwards in time when ``reverse``); row
-    ``r = t - first`` of ``gates`` (T, N, 4H) and ``tanh_c`` (T, N, H) holds step t's gate
-    activations and tanh(c'). ``states`` (2, T + 1, N, H) holds every h (``states[0]``) and c
-    (``states[1]``): the pair the sequence starts from and each step's output (a step returns
-    the view ``states[:, k]``), so the layer's output h_1..h_T is one contiguous block
-    (:class:`LSTMOutput`).
+    Steps ``first .. first + steps - 1`` run in order (backwards in time when ``reverse``); step
+    t uses row ``r = t - first`` of the sequence's arrays, and its state is slot ``r`` (input)
+    and ``r + 1`` (output) of ``states``, one more slot than steps (the other way round when
+    ``reverse``). A subclass makes the arrays (``allocate``) and says how a slot of ``states``
+    is viewed (``view``). Arrays come from the layer's :class:`ArrayPool` when there is one, and
+    go back to it when the passes are done with them or the sequence is forgotten.
 
-    In the backward pass each step writes its gate gradient into row r of ``dz`` (T, N, 4H);
-    the step that runs backward last (the first one forward) then returns the gradients that
-    all steps share, each summed over time in one go: of ``zx`` (``dz`` itself), of ``w``
-    (:math:`\\sum_t h_{t-1}^T \\bar z_t`, one matrix product over all steps, as the hand-written
-    BPTT of ``numpy_bptt.py`` does) and of ``b``. This is arithmetic saved, not a different
-    gradient: the sum over steps is the one the engine would add up step by step.
-
-    A layer makes one per call (``LSTM(..., fused=True)``), with its :class:`ArrayPool`: the
-    arrays go back to the pool when backward is done with them or the sequence is forgotten. A
-    step applied on its own makes a sequence of one step.
+    In the backward pass the step that runs last (the first one forward, ``first_row``) returns
+    the gradients that all steps share, summed over the steps the pass reached: a pass that
+    starts in the middle of the sequence reaches fewer of them, and ``state.backward_pass`` tells
+    one pass from the next.
     """
 
-    block_bytes = 2**20  # gate derivatives are computed for blocks of rows of about this size
+    forward_only: tuple = ()   # names of arrays given back after the last step forward
+    backward_only: tuple = ()  # names of arrays given back after the last step backward
 
     def __init__(self, steps: int, reverse: bool = False, first: int = 0,
                  pool: ArrayPool | None = None):
         self.steps, self.reverse, self.first, self.pool = steps, reverse, first, pool
         self.arrays: dict = {}         # what goes back to the pool when this sequence dies
         self.outputs = []              # the arrays the steps returned, in the order they ran
-        self.gates = self.tanh_c = self.states = self.dz = self.dc_dh = self.dc = None
+        self.states = None
         self.pass_id = None            # the backward pass now running through the steps
         self.reached = 0               # its first row (the latest step it reached)
         self.first_row = steps - 1 if reverse else 0  # runs first forward, last backward
 
     def slots(self, r: int) -> tuple:
-        """Indices into ``states[:, ·]`` of the [h, c] that step row ``r`` reads and writes."""
+        """Indices into ``states`` of the state that step row ``r`` reads and writes."""
         return (r + 1, r) if self.reverse else (r, r + 1)
 
-    def start(self, t: int, hc):
-        """Row and [h, c] slots of step ``t`` (steps must come in order); copies a new ``hc`` in."""
+    def start(self, t: int, state):
+        """Row and state views of step ``t`` (steps come in order); copies a new ``state`` in."""
         taken = len(self.outputs)
         order = self.steps - 1 - taken if self.reverse else taken
         if taken >= self.steps or t != self.first + order:
@@ -115,22 +110,115 @@ class LSTMSequence:
                              f"t={self.first + order} of steps {self.first}.."
                              f"{self.first + self.steps - 1}, "
                              f"{'backwards' if self.reverse else 'forwards'})")
-        if self.gates is None:
-            xp, (_, N, H) = get_array_module(hc), hc.shape
-            self.gates = self.new(xp, "gates", (self.steps, N, 4 * H), hc.dtype)
-            self.tanh_c = self.new(xp, "tanh_c", (self.steps, N, H), hc.dtype)
-            self.states = self.new(xp, "states", (2, self.steps + 1, N, H), hc.dtype)
-            self.block = max(1, self.block_bytes // self.gates[0].nbytes)  # rows per block
+        if self.states is None:
+            self.allocate(get_array_module(state), state)
             if self.pool is not None:
                 weakref.finalize(self, _give_back, self.pool, self.arrays)
         r = t - self.first
-        into, out = (r + 1, r) if self.reverse else (r, r + 1)
-        if not (taken and hc is self.outputs[-1]):  # not the previous step's output: copy in
-            self.states[:, into] = hc
-            hc = self.states[:, into]
-        out = self.states[:, out]
+        into, out = self.slots(r)
+        if not (taken and state is self.outputs[-1]):  # not the previous step's output: copy in
+            self.view(into)[...] = state
+            state = self.view(into)
+        out = self.view(out)
         self.outputs.append(out)
-        return r, hc, out
+        return r, state, out
+
+    def allocate(self, xp, state) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def view(self, slot: int):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def new(self, xp, name: str, shape: tuple, dtype):
+        """An array for this sequence, from the pool when there is one."""
+        a = xp.empty(shape, dtype=dtype) if self.pool is None else self.pool.take(xp, shape, dtype)
+        self.arrays[name] = a
+        return a
+
+    def give_back(self, names: tuple) -> None:
+        """Return the arrays ``names`` to the pool and forget them here."""
+        released = [self.arrays.pop(name, None) for name in names]
+        if self.pool is not None:
+            self.pool.give(released)
+        for name in names:
+            setattr(self, name, None)
+
+    def forward_done(self) -> None:
+        """After the last step forward: give back what only the forward pass needed."""
+        self.give_back(self.forward_only)
+
+    def release(self) -> None:
+        """Give back the arrays only backward needs (the states stay: the outputs view them)."""
+        self.give_back(self.backward_only)
+
+    def begin(self, r: int) -> tuple:
+        """Rows ``(a, b)`` the current backward pass reaches, for row ``r`` running now."""
+        if self.pass_id != state.backward_pass:  # the first step of a new pass is its latest
+            self.pass_id, self.reached = state.backward_pass, r
+            self.new_pass(r)
+        return (self.reached, self.steps) if self.reverse else (0, self.reached + 1)
+
+    def new_pass(self, r: int) -> None:
+        """Called when row ``r`` starts a new backward pass."""
+
+    def zx_grad(self, dz, a: int, b: int, zx_shape: tuple):
+        """The input projections' gradient: ``dz`` (T, N, ·), zero outside rows a..b-1."""
+        dz[:a] = 0
+        dz[b:] = 0
+        if (self.first, self.steps) == (0, zx_shape[0]):
+            return dz
+        return Scatter(zx_shape, slice(self.first, self.first + self.steps), dz, advanced=False)
+
+    def previous_h(self, a: int, b: int, H: int):
+        """The h each of the steps a..b-1 started from, as one (rows * N, H) matrix."""
+        into = self.slots(a)[0]
+        return self.view_h(into, into + b - a).reshape(-1, H)
+
+    def view_h(self, lo: int, hi: int):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class LSTMSequence(StepSequence):
+    r"""The arrays that the :class:`LSTMStep` ops of one layer and direction share.
+
+    Row r of ``gates`` (T, N, 4H) and ``tanh_c`` (T, N, H) holds step t's gate activations and
+    tanh(c'). ``states`` (2, T + 1, N, H) holds every h (``states[0]``) and c (``states[1]``):
+    the pair the sequence starts from and each step's output (a step returns the view
+    ``states[:, k]``), so the layer's output h_1..h_T is one contiguous block
+    (:class:`LSTMOutput`).
+
+    In the backward pass each step writes its gate gradient into row r of ``dz`` (T, N, 4H);
+    the step that runs backward last then returns the gradients that all steps share, each
+    summed over time in one go: of ``zx`` (``dz`` itself), of ``w``
+    (:math:`\sum_t h_{t-1}^T \bar z_t`, one matrix product over all steps, as the hand-written
+    BPTT of ``numpy_bptt.py`` does) and of ``b``. This is arithmetic saved, not a different
+    gradient: the sum over steps is the one the engine would add up step by step.
+
+    A layer makes one per call (``LSTM(..., fused=True)``); a step applied on its own makes a
+    sequence of one step.
+    """
+
+    block_bytes = 2**20  # gate derivatives are computed for blocks of rows of about this size
+    forward_only = ("w_scaled", "scratch")
+    backward_only = ("gates", "tanh_c", "dz", "dc_dh", "dc")
+
+    def __init__(self, steps: int, reverse: bool = False, first: int = 0,
+                 pool: ArrayPool | None = None):
+        super().__init__(steps, reverse, first, pool)
+        self.gates = self.tanh_c = self.dz = self.dc_dh = self.dc = None
+
+    def allocate(self, xp, hc) -> None:
+        _, N, H = hc.shape
+        self.gates = self.new(xp, "gates", (self.steps, N, 4 * H), hc.dtype)
+        self.tanh_c = self.new(xp, "tanh_c", (self.steps, N, H), hc.dtype)
+        self.states = self.new(xp, "states", (2, self.steps + 1, N, H), hc.dtype)
+        self.block = max(1, self.block_bytes // self.gates[0].nbytes)  # rows per block
+
+    def view(self, slot: int):
+        return self.states[:, slot]
+
+    def view_h(self, lo: int, hi: int):
+        return self.states[0, lo:hi]
 
     def prepare(self, zx, w, b) -> None:
         """Before the first step: ``w * scale``; the inputs are scaled block by block (``inputs``).
@@ -167,40 +255,28 @@ class LSTMSequence:
             xp.add(zx, self.b, out=rows)
             rows *= self.scale
 
-    def forward_done(self) -> None:
-        """After the last step forward: give back what only the forward pass needed."""
-        released = [self.arrays.pop(name, None) for name in ("w_scaled", "scratch")]
-        if self.pool is not None:
-            self.pool.give(released)
-        self.w_scaled = self.scratch = self.zx = self.w = self.b = None
-
-    def new(self, xp, name: str, shape: tuple, dtype):
-        """An array for this sequence, from the pool when there is one."""
-        a = xp.empty(shape, dtype=dtype) if self.pool is None else self.pool.take(xp, shape, dtype)
-        self.arrays[name] = a
-        return a
-
     def rows(self, r: int) -> tuple:
         """Rows ``(a, b)`` the current backward pass reaches, for row ``r`` running now.
 
-        The first step of a new pass is the latest it reaches. Before a step's backward, row
-        r of ``dz`` must hold its gate derivatives (what the upstream gradients will be
-        multiplied by) and ``dc_dh`` row r o (1 - tanh^2 c'): they are computed for a block of
-        rows at once (all of a small model's steps, about 1 MB of gates at a time for a large
-        one, so that the rows are still in the cache when their steps use them).
+        Before a step's backward, row r of ``dz`` must hold its gate derivatives (what the
+        upstream gradients will be multiplied by) and ``dc_dh`` row r o (1 - tanh^2 c'): they are
+        computed for a block of rows at once (all of a small model's steps, about 1 MB of gates
+        at a time for a large one, so that the rows are still in the cache when their steps use
+        them).
         """
-        if self.pass_id != state.backward_pass:
-            self.pass_id, self.reached = state.backward_pass, r
-            self.ready = r if self.reverse else r + 1  # rows with derivatives: none yet
+        a, b = self.begin(r)
         if self.reverse and r >= self.ready:
-            b = min(self.steps, r + self.block)
-            self.derivatives(r, b)
-            self.ready = b
+            end = min(self.steps, r + self.block)
+            self.derivatives(r, end)
+            self.ready = end
         elif not self.reverse and r < self.ready:
-            a = max(0, r + 1 - self.block)
-            self.derivatives(a, r + 1)
-            self.ready = a
-        return (self.reached, self.steps) if self.reverse else (0, self.reached + 1)
+            begin = max(0, r + 1 - self.block)
+            self.derivatives(begin, r + 1)
+            self.ready = begin
+        return a, b
+
+    def new_pass(self, r: int) -> None:
+        self.ready = r if self.reverse else r + 1  # rows with derivatives: none yet
 
     def derivatives(self, a: int, b: int) -> None:
         """Rows a..b-1 of ``dz``: the gates' derivatives times what multiplies each gate."""
@@ -227,14 +303,6 @@ class LSTMSequence:
         xp.multiply(tc, tc, out=dc_dh)              # dc'/dh' = o (1 - tanh^2 c')
         xp.subtract(one, dc_dh, out=dc_dh)
         dc_dh *= s4[:, :, 3]
-
-    def release(self) -> None:
-        """Give back the arrays only backward needs (the states stay: the outputs view them)."""
-        released = [self.arrays.pop(name, None)
-                    for name in ("gates", "tanh_c", "dz", "dc_dh", "dc")]
-        if self.pool is not None:
-            self.pool.give(released)
-        self.gates = self.tanh_c = self.dz = self.dc_dh = self.dc = None
 
 
 class LSTMStep(Op):
@@ -319,14 +387,9 @@ class LSTMStep(Op):
         if r == seq.first_row:                      # the sums over every step reached
             dzs = seq.dz[a:b].reshape((b - a) * N, 4 * H)
             if needs[0]:
-                seq.dz[:a] = 0                      # rows of steps this pass did not reach
-                seq.dz[b:] = 0
-                first, T = seq.first, seq.steps
-                grads[0] = seq.dz if (first, T) == (0, self.zx_shape[0]) else \
-                    Scatter(self.zx_shape, slice(first, first + T), seq.dz, advanced=False)
+                grads[0] = seq.zx_grad(seq.dz, a, b, self.zx_shape)
             if needs[2]:
-                into = seq.slots(a)[0]
-                grads[2] = seq.states[0, into:into + b - a].reshape(-1, H).T @ dzs
+                grads[2] = seq.previous_h(a, b, H).T @ dzs
             if len(needs) == 4 and needs[3]:
                 grads[3] = dzs.sum(axis=0)
         return grads

@@ -183,7 +183,7 @@ def test_every_step_has_its_own_scope():
         for t in range(5):
             for gate in ("input", "forget", "candidate", "output"):
                 assert ("lstm", name, f"t{t}", gate) in scopes
-    gru_scopes = {t.scope for t in graph(tg.nn.GRU(3, 4)(tg.randn(2, 1, 3))[0])}
+    gru_scopes = {t.scope for t in graph(tg.nn.GRU(3, 4, fused=False)(tg.randn(2, 1, 3))[0])}
     assert {("gru", "l0", "t1", g) for g in ("reset", "update", "candidate")} <= gru_scopes
 
 
@@ -191,9 +191,10 @@ def test_every_step_has_its_own_scope():
     (tg.nn.RNN(3, 4), 4, 1),
     (tg.nn.LSTM(3, 4, fused=False), 16, 1),
     (tg.nn.LSTM(3, 4), 1, 0),  # one LSTMStep: it reads its input slice and does the matmul
-    (tg.nn.GRU(3, 4), 19, 1),
+    (tg.nn.GRU(3, 4, fused=False), 19, 1),
+    (tg.nn.GRU(3, 4), 1, 0),  # one GRUStep
     (tg.nn.GRU(3, 4, reset_after=False), 18, 2),
-], ids=["rnn", "lstm", "lstm_fused", "gru", "gru_cho"])
+], ids=["rnn", "lstm", "lstm_fused", "gru", "gru_fused", "gru_cho"])
 def test_per_step_op_count(layer, ops_per_step, matmuls):
     out, final = layer(tg.randn(4, 2, 3))
     name = type(layer).__name__.lower()
@@ -346,11 +347,11 @@ def test_fused_lstm_step_equals_the_op_by_op_path(dtype, rtol, atol):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=rtol, atol=atol)
 
 
-def fused_and_plain(**options):
-    """A fused LSTM and an op-by-op one with the same float64 weights."""
+def fused_and_plain(layer=tg.nn.LSTM, **options):
+    """A fused layer and an op-by-op one with the same float64 weights."""
     tg.manual_seed(5)
-    fused = tg.nn.LSTM(3, 4, dtype=np.float64, **options)
-    plain = tg.nn.LSTM(3, 4, fused=False, dtype=np.float64, **options)
+    fused = layer(3, 4, dtype=np.float64, **options)
+    plain = layer(3, 4, fused=False, dtype=np.float64, **options)
     plain.load_state_dict(fused.state_dict())
     return fused, plain
 
@@ -360,15 +361,16 @@ def fused_and_plain(**options):
 def test_fused_lstm_backward_from_a_middle_step_and_twice(bidirectional, block_bytes, monkeypatch):
     from tinygrad_rnn.ops.fused import LSTMSequence
     monkeypatch.setattr(LSTMSequence, "block_bytes", block_bytes)
-    # The fused steps share one buffer of gate gradients and sum the weight gradients over the
-    # steps a backward pass reached: a pass that starts in the middle of the sequence reaches
-    # only some steps, and a second pass (retain_graph) must not see the first one's rows.
+    # The fused steps share one buffer of gate gradients, filled again by every backward pass:
+    # three passes through one graph (retain_graph) accumulate exactly what the op-by-op path
+    # accumulates. (A pass that reaches only some steps: the test after the GRU ones.)
     fused, plain = fused_and_plain(bidirectional=bidirectional)
     x = tg.randn(6, 2, 3, dtype=np.float64)
     grads = []
     for layer in (fused, plain):
         out, _ = layer(x)
-        out[2].sum().backward(retain_graph=True)          # reaches steps 0..2 (and 2..5 back)
+        out.sum().backward(retain_graph=True)             # every step: fills every row
+        out[2].sum().backward(retain_graph=True)          # zero upstream gradient after step 2
         first = [p.grad.numpy().copy() for p in layer.parameters()]
         (out[4] * out[1]).sum().backward()                # accumulates a second pass
         grads.append(first + [p.grad.numpy() for p in layer.parameters()])
@@ -424,3 +426,68 @@ def test_fused_lstm_never_reuses_arrays_that_are_still_referenced(grad, bidirect
         np.testing.assert_array_equal(h_n.numpy(), h_0)
         np.testing.assert_array_equal(c_n.numpy(), c_0)
     assert lstm.pool.spare  # and the arrays nobody kept did go back to the pool
+
+
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_fused_gru_equals_the_op_by_op_path(bidirectional, bias):
+    fused, plain = fused_and_plain(tg.nn.GRU, num_layers=2, bidirectional=bidirectional,
+                                   bias=bias)
+    x = tg.randn(6, 2, 3, dtype=np.float64)
+    h0 = tg.randn(2 * (1 + bidirectional), 2, 4, dtype=np.float64)
+    weights = tg.randn(6, 2, 4 * (1 + bidirectional), dtype=np.float64)
+    results = []
+    for layer in (fused, plain):
+        xs, hs = (tg.tensor(t.numpy(), requires_grad=True) for t in (x, h0))
+        out, h_n = layer(xs, hs)
+        ((out * weights).sum() + (h_n * h_n).sum()).backward()
+        results.append([out, h_n, xs.grad, hs.grad] + [p.grad for p in layer.parameters()])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_fused_gru_backward_from_a_middle_step_and_twice(bidirectional):
+    fused, plain = fused_and_plain(tg.nn.GRU, bidirectional=bidirectional)
+    x = tg.randn(6, 2, 3, dtype=np.float64)
+    grads = []
+    for layer in (fused, plain):
+        out, _ = layer(x)
+        out.sum().backward(retain_graph=True)             # every step: fills every row
+        out[2].sum().backward(retain_graph=True)          # zero upstream gradient after step 2
+        first = [p.grad.numpy().copy() for p in layer.parameters()]
+        (out[4] * out[1]).sum().backward()                # accumulates a second pass
+        grads.append(first + [p.grad.numpy() for p in layer.parameters()])
+    for a, b in zip(*grads):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+def test_fused_gru_frees_its_sequence_and_cho_stays_op_by_op():
+    fused, _ = fused_and_plain(tg.nn.GRU)
+    loss = fused(tg.randn(5, 2, 3, dtype=np.float64))[0].sum()
+    loss.backward()
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        loss.backward()
+    assert not tg.nn.GRU(3, 4, reset_after=False).fused
+    assert repr(tg.nn.GRU(3, 4, fused=False)) == "GRU(3, 4, fused=False)"
+
+
+@pytest.mark.parametrize("layer_class", [tg.nn.LSTM, tg.nn.GRU])
+def test_fused_backward_pass_from_a_middle_state_sums_only_the_steps_it_reaches(layer_class):
+    # A backward pass that starts at the state of step 2 reaches steps 0..2 only: the shared
+    # weight gradient must sum those rows, not rows that an earlier pass filled. Reference:
+    # the same layer run on the first 3 steps, backward from its final state.
+    tg.manual_seed(7)
+    layer = layer_class(3, 4, dtype=np.float64)
+    x = tg.randn(6, 2, 3, dtype=np.float64)
+    out, _ = layer(x)
+    out.sum().backward(retain_graph=True)                  # every step: fills every row
+    before = [p.grad.numpy().copy() for p in layer.parameters()]
+    state_2 = tg.graph.trace(out).hidden_states()[(layer_class.__name__.lower(), "l0")][2]
+    state_2.sum().backward()
+    partial = [p.grad.numpy() - b for p, b in zip(layer.parameters(), before)]
+    layer.zero_grad()
+    _, final = layer(tg.tensor(x.numpy()[:3]))
+    sum(s.sum() for s in (final if isinstance(final, tuple) else (final,))).backward()
+    for a, b in zip(partial, [p.grad.numpy() for p in layer.parameters()]):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)

@@ -17,8 +17,8 @@ import numpy as np
 from ..autograd import scope
 from ..creation import zeros
 from ..functions import concat, stack
-from ..ops import LSTMOutput, LSTMStep
-from ..ops.fused import ArrayPool, LSTMSequence
+from ..ops import GRUStep, LSTMOutput, LSTMStep
+from ..ops.fused import ArrayPool, GRUSequence, LSTMSequence
 from ..tensor import Tensor
 from . import functional as F
 from .cells.base import check_size, init_uniform
@@ -299,7 +299,10 @@ class GRU(RecurrentLayer):
 
     Every layer and direction unrolls :class:`~tinygrad_rnn.nn.GRUCell`'s equations; the
     arguments are :class:`RNN`'s (without ``nonlinearity``) plus ``reset_after`` (``False``:
-    Cho et al.'s original candidate :math:`\tanh(W_{in} x + b_{in} + W_{hn}(r \odot h) + b_{hn})`).
+    Cho et al.'s original candidate :math:`\tanh(W_{in} x + b_{in} + W_{hn}(r \odot h) + b_{hn})`)
+    and ``fused``: with ``reset_after=True`` a step is by default one primitive,
+    :class:`~tinygrad_rnn.ops.GRUStep` (gradient written out by hand; the same numbers as the
+    op-by-op path, which ``fused=False`` keeps for drawing the gates).
 
     Returns from a call ``gru(x, h_0=None)``: ``(output, h_n)``, output (T, N, D*H) and h_n
     (D*num_layers, N, H).
@@ -316,10 +319,40 @@ class GRU(RecurrentLayer):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 reset_after: bool = True, *, device: str = "cpu", dtype=np.float32):
+                 reset_after: bool = True, fused: bool = True, *, device: str = "cpu",
+                 dtype=np.float32):
         self.reset_after = reset_after
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
                          bidirectional, device=device, dtype=dtype)
+        self.fused = bool(fused) and self.reset_after
+        # the fused steps' arrays (8 per layer and direction), kept for the next call
+        self.pool = ArrayPool(keep=10 * self.num_layers * len(self.suffixes))
+
+    def unroll(self, x: Tensor, state: tuple, k: int, suffix: str) -> tuple:
+        """One layer, one direction; fused: one :class:`~tinygrad_rnn.ops.GRUStep` per step.
+
+        Only PyTorch's form (``reset_after=True``) has a fused step; the steps of the layer
+        share their arrays (:class:`~tinygrad_rnn.ops.fused.GRUSequence`).
+        """
+        if not self.fused:
+            return super().unroll(x, state, k, suffix)
+        w_ih, w_hh, b_ih, b_hh = self.weights(k, suffix)
+        T, N, I = x.shape
+        name = f"l{k}{suffix}"
+        with scope(name):
+            x_proj = self.input_projection(x.reshape(T * N, I), w_ih, b_ih, b_hh)
+            x_proj = x_proj.reshape(T, N, x_proj.shape[1])
+            weights = self.recurrent_weights(w_hh, b_ih, b_hh)
+            weights = weights[:1] if weights[1] is None else weights
+        (h,) = state
+        hs = [None] * T
+        seq = GRUSequence(T, reverse=bool(suffix), pool=self.pool)
+        for t in (range(T - 1, -1, -1) if suffix else range(T)):
+            with scope(name, f"t{t}"):
+                h = GRUStep.apply(x_proj, h, *weights, t=t, seq=seq)
+            hs[t] = h
+        with scope(name):
+            return stack(hs), (h,)
 
     def input_projection(self, x, w_ih, b_ih, b_hh):
         if not self.reset_after:  # b_hn is outside the reset gate: both biases fold in
@@ -342,4 +375,6 @@ class GRU(RecurrentLayer):
         return (gru_step(x_proj, h_proj if b_hh is None else h_proj + b_hh, h),)
 
     def extra_repr(self) -> str:
-        return super().extra_repr() + ("" if self.reset_after else ", reset_after=False")
+        extra = "" if self.reset_after else ", reset_after=False"
+        return super().extra_repr() + extra + ("" if self.fused or not self.reset_after
+                                               else ", fused=False")

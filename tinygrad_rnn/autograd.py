@@ -287,6 +287,13 @@ def run_backward(root, grad, retain_graph: bool = False, capture=None):
                 prev += pg
             else:
                 accumulate(store, p, data, pg, owned)
+        fresh = op.fresh_grads
+        if fresh:  # arrays only this gradient uses: later arrivals may be added into them
+            for k in range(len(in_grads)) if fresh is True else fresh:
+                if k < len(in_grads) and in_grads[k] is not None:
+                    p = t.parents[k]
+                    if (grads if p.op is not None else leaf_grads).get(p) is in_grads[k]:
+                        owned.add(p)
     finals.update(leaf_grads)
     if hooks:
         for t, g in finals.items():

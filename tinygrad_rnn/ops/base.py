@@ -28,6 +28,9 @@ class Op:
     freed = False
     wants_needs = False  # set True to receive ``self.needs`` (which inputs need a gradient)
     needs: tuple | list = ()  # one flag per input, set by the engine before backward
+    # Inputs whose gradient ``backward`` always returns as a new array that nothing else uses
+    # (True: every input): the engine may then add later gradients into it in place.
+    fresh_grads: tuple | bool = ()
 
     def save(self, *arrays) -> None:
         """Keep ``arrays`` for ``backward`` (released after it unless ``retain_graph``)."""

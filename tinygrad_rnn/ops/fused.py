@@ -13,7 +13,8 @@ import weakref
 
 from ..autograd import Scatter, state
 from ..backend import constant, get_array_module
-from .base import Op
+from ..tensor import Tensor, recorded
+from .base import Op, check_forward, op_error
 
 _activations: dict = {}
 
@@ -305,7 +306,37 @@ class LSTMSequence(StepSequence):
         dc_dh *= s4[:, :, 3]
 
 
-class LSTMStep(Op):
+class FusedStep(Op):
+    """A fused recurrent step: ``apply(zx, state, w, b=None, t=..., seq=...)``.
+
+    The same as :meth:`Op.apply`, written out for these four inputs and two settings: a layer
+    calls it at every time step.
+    """
+
+    wants_needs = True
+    fresh_grads = (1, 2, 3)  # not zx's: it is the sequence's own array
+
+    @classmethod
+    def apply(cls, zx, h, w, b=None, *, t: int = 0, seq=None):
+        inputs = (zx, h, w) if b is None else (zx, h, w, b)
+        kind = zx.data.__class__
+        for x in inputs:
+            if x.data.__class__ is not kind and x.device != zx.device:
+                raise op_error(cls, inputs, None)
+        op = cls()
+        try:
+            out = op.forward(zx.data, h.data, w.data, None if b is None else b.data, t, seq)
+        except Exception as e:
+            raise op_error(cls, inputs, e) from e
+        needs_grad = zx.requires_grad or h.requires_grad or w.requires_grad or \
+            (b is not None and b.requires_grad)
+        y = recorded(out, op, inputs) if needs_grad and state.grad_enabled else Tensor(out)
+        if state.anomaly:
+            check_forward(y, op, inputs)
+        return y
+
+
+class LSTMStep(FusedStep):
     r"""[h', c'] of LSTM step ``t``, in PyTorch's gate order i, f, g, o.
 
     Inputs: ``zx`` (T, N, 4H), the input projections :math:`W_{ih} x` of the whole sequence (this
@@ -327,8 +358,6 @@ class LSTMStep(Op):
     that runs backward last (see :class:`LSTMSequence`); the other steps return ``None`` for
     ``zx``, ``w`` and ``b``.
     """
-
-    wants_needs = True
 
     def forward(self, zx, hc, w, b=None, t=0, seq=None):
         xp = get_array_module(hc)
@@ -441,7 +470,7 @@ class GRUSequence(StepSequence):
             self.tmp2 = self.new(xp, "tmp2", self.hn.shape[1:], dtype)
 
 
-class GRUStep(Op):
+class GRUStep(FusedStep):
     r"""h' of GRU step ``t``, PyTorch's form (gate order r, z, n; ``b_hn`` inside the reset).
 
     Inputs: ``zx`` (T, N, 3H), the input projections :math:`W_{ih} x + b_{ih}` of the whole
@@ -461,8 +490,6 @@ class GRUStep(Op):
     :class:`LSTMStep`, the gradients of ``zx``, ``w`` and ``b`` are summed over the steps and
     returned once, by the step that runs backward last.
     """
-
-    wants_needs = True
 
     def forward(self, zx, h, w, b=None, t=0, seq=None):
         xp = get_array_module(h)
@@ -562,6 +589,8 @@ class LSTMOutput(Op):
         if len(ran) == len(hcs) and all(a is b for a, b in zip(ran, hcs)):
             return seq.states[0, :-1] if seq.reverse else seq.states[0, 1:]
         return xp.stack([hc[0] for hc in hcs])
+
+    fresh_grads = True  # each state's gradient is its own slice of a new array
 
     def backward(self, g):
         xp = get_array_module(g)

@@ -356,15 +356,17 @@ def fused_and_plain(layer=tg.nn.LSTM, **options):
     return fused, plain
 
 
-@pytest.mark.parametrize("block_bytes", [2**20, 1, 800])  # derivatives of all rows / 1 / 3 at once
+@pytest.mark.parametrize("block_bytes", [2**20, 1, 800])  # LSTM derivatives: all rows / 1 / 3
 @pytest.mark.parametrize("bidirectional", [False, True])
-def test_fused_lstm_backward_from_a_middle_step_and_twice(bidirectional, block_bytes, monkeypatch):
+@pytest.mark.parametrize("layer_class", [tg.nn.LSTM, tg.nn.GRU])
+def test_fused_backward_three_passes_through_one_graph(layer_class, bidirectional, block_bytes,
+                                                       monkeypatch):
     from tinygrad_rnn.ops.fused import LSTMSequence
     monkeypatch.setattr(LSTMSequence, "block_bytes", block_bytes)
     # The fused steps share one buffer of gate gradients, filled again by every backward pass:
     # three passes through one graph (retain_graph) accumulate exactly what the op-by-op path
     # accumulates. (A pass that reaches only some steps: the test after the GRU ones.)
-    fused, plain = fused_and_plain(bidirectional=bidirectional)
+    fused, plain = fused_and_plain(layer_class, bidirectional=bidirectional)
     x = tg.randn(6, 2, 3, dtype=np.float64)
     grads = []
     for layer in (fused, plain):
@@ -444,22 +446,6 @@ def test_fused_gru_equals_the_op_by_op_path(bidirectional, bias):
         results.append([out, h_n, xs.grad, hs.grad] + [p.grad for p in layer.parameters()])
     for a, b in zip(*results):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12, atol=1e-14)
-
-
-@pytest.mark.parametrize("bidirectional", [False, True])
-def test_fused_gru_backward_from_a_middle_step_and_twice(bidirectional):
-    fused, plain = fused_and_plain(tg.nn.GRU, bidirectional=bidirectional)
-    x = tg.randn(6, 2, 3, dtype=np.float64)
-    grads = []
-    for layer in (fused, plain):
-        out, _ = layer(x)
-        out.sum().backward(retain_graph=True)             # every step: fills every row
-        out[2].sum().backward(retain_graph=True)          # zero upstream gradient after step 2
-        first = [p.grad.numpy().copy() for p in layer.parameters()]
-        (out[4] * out[1]).sum().backward()                # accumulates a second pass
-        grads.append(first + [p.grad.numpy() for p in layer.parameters()])
-    for a, b in zip(*grads):
-        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
 
 
 def test_fused_gru_frees_its_sequence_and_cho_stays_op_by_op():

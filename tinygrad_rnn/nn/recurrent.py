@@ -116,15 +116,19 @@ class RecurrentLayer(Module):
         final = tuple(stack([s[j] for s in finals]) for j in range(len(self.states)))
         return x, final[0] if len(final) == 1 else final
 
-    def unroll(self, x: Tensor, state: tuple, k: int, suffix: str) -> tuple:
-        """One layer, one direction: (T, N, I) -> outputs (T, N, H) and the last state."""
+    def hoist(self, x: Tensor, k: int, suffix: str) -> tuple:
+        """The work before the time loop: ``(x_proj, weights)``, the whole sequence's input
+        projection (T, N, gates * H) and the recurrent weights (``recurrent_weights``)."""
         w_ih, w_hh, b_ih, b_hh = self.weights(k, suffix)
         T, N, I = x.shape
-        name = f"l{k}{suffix}"
-        with scope(name):
+        with scope(f"l{k}{suffix}"):
             x_proj = self.input_projection(x.reshape(T * N, I), w_ih, b_ih, b_hh)
-            x_proj = x_proj.reshape(T, N, x_proj.shape[1])
-            weights = self.recurrent_weights(w_hh, b_ih, b_hh)
+            return x_proj.reshape(T, N, x_proj.shape[1]), self.recurrent_weights(w_hh, b_ih, b_hh)
+
+    def unroll(self, x: Tensor, state: tuple, k: int, suffix: str) -> tuple:
+        """One layer, one direction: (T, N, I) -> outputs (T, N, H) and the last state."""
+        x_proj, weights = self.hoist(x, k, suffix)
+        T, name = x.shape[0], f"l{k}{suffix}"
         hs = [None] * T
         for t in (range(T - 1, -1, -1) if suffix else range(T)):
             with scope(name, f"t{t}"):
@@ -336,14 +340,9 @@ class GRU(RecurrentLayer):
         """
         if not self.fused:
             return super().unroll(x, state, k, suffix)
-        w_ih, w_hh, b_ih, b_hh = self.weights(k, suffix)
-        T, N, I = x.shape
-        name = f"l{k}{suffix}"
-        with scope(name):
-            x_proj = self.input_projection(x.reshape(T * N, I), w_ih, b_ih, b_hh)
-            x_proj = x_proj.reshape(T, N, x_proj.shape[1])
-            weights = self.recurrent_weights(w_hh, b_ih, b_hh)
-            weights = weights[:1] if weights[1] is None else weights
+        x_proj, weights = self.hoist(x, k, suffix)
+        weights = weights[:1] if weights[1] is None else weights
+        T, name = x.shape[0], f"l{k}{suffix}"
         (h,) = state
         hs = [None] * T
         seq = GRUSequence(T, reverse=bool(suffix), pool=self.pool)

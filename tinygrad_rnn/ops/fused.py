@@ -335,6 +335,28 @@ class FusedStep(Op):
             check_forward(y, op, inputs)
         return y
 
+    def sums(self, grads: list, rows, a: int, b: int) -> list:
+        """In the step that runs backward last, the gradients of ``zx``, ``w`` and ``b``.
+
+        ``rows`` (T, N, ·) holds every step's gradient of its recurrent pre-activations; the
+        sums run over the rows a..b-1 that this backward pass reached.
+        """
+        seq, needs = self.seq, self.needs
+        if self.r == seq.first_row:
+            flat = rows[a:b].reshape(-1, rows.shape[-1])
+            if needs[0]:
+                grads[0] = seq.zx_grad(seq.dz, a, b, self.zx_shape)
+            if needs[2]:
+                grads[2] = seq.previous_h(a, b, self.saved[0].shape[0]).T @ flat
+            if len(needs) == 4 and needs[3]:
+                grads[3] = flat.sum(axis=0)
+        return grads
+
+    def free(self) -> None:
+        super().free()
+        if self.r == self.seq.first_row:
+            self.seq.release()
+
 
 class LSTMStep(FusedStep):
     r"""[h', c'] of LSTM step ``t``, in PyTorch's gate order i, f, g, o.
@@ -412,21 +434,7 @@ class LSTMStep(FusedStep):
             dhc = xp.empty((2, N, H), dtype=s.dtype)
             xp.matmul(dz, w.T, out=dhc[0])
             xp.multiply(dc, s[:, H:2 * H], out=dhc[1])  # f
-        grads = [None, dhc, None, None][:len(needs)]
-        if r == seq.first_row:                      # the sums over every step reached
-            dzs = seq.dz[a:b].reshape((b - a) * N, 4 * H)
-            if needs[0]:
-                grads[0] = seq.zx_grad(seq.dz, a, b, self.zx_shape)
-            if needs[2]:
-                grads[2] = seq.previous_h(a, b, H).T @ dzs
-            if len(needs) == 4 and needs[3]:
-                grads[3] = dzs.sum(axis=0)
-        return grads
-
-    def free(self) -> None:
-        super().free()
-        if self.r == self.seq.first_row:
-            self.seq.release()
+        return self.sums([None, dhc, None, None][:len(needs)], seq.dz, a, b)
 
 
 class GRUSequence(StepSequence):
@@ -530,7 +538,7 @@ class GRUStep(FusedStep):
         a, b = seq.begin(r)
         s, d, dp = seq.gates[r], seq.dz[r], seq.dhp[r]
         xp = get_array_module(s)
-        N, H = grad.shape
+        H = grad.shape[1]
         reset, z, n = s[:, :H], s[:, H:2 * H], s[:, 2 * H:]
         d_r, d_z, d_n = d[:, :H], d[:, H:2 * H], d[:, 2 * H:]
         h = seq.view(seq.slots(r)[0])
@@ -556,21 +564,7 @@ class GRUStep(FusedStep):
             dh = xp.matmul(dp, w.T)
             xp.multiply(grad, z, out=t1)
             dh += t1
-        grads = [None, dh, None, None][:len(needs)]
-        if r == seq.first_row:                     # the sums over every step reached
-            dps = seq.dhp[a:b].reshape((b - a) * N, 3 * H)
-            if needs[0]:
-                grads[0] = seq.zx_grad(seq.dz, a, b, self.zx_shape)
-            if needs[2]:
-                grads[2] = seq.previous_h(a, b, H).T @ dps
-            if len(needs) == 4 and needs[3]:
-                grads[3] = dps.sum(axis=0)
-        return grads
-
-    def free(self) -> None:
-        super().free()
-        if self.r == self.seq.first_row:
-            self.seq.release()
+        return self.sums([None, dh, None, None][:len(needs)], seq.dhp, a, b)
 
 
 class LSTMOutput(Op):

@@ -125,6 +125,20 @@ class RecurrentLayer(Module):
             x_proj = self.input_projection(x.reshape(T * N, I), w_ih, b_ih, b_hh)
             return x_proj.reshape(T, N, x_proj.shape[1]), self.recurrent_weights(w_hh, b_ih, b_hh)
 
+    @staticmethod
+    def fused_loop(op, x_proj: Tensor, state: Tensor, weights: tuple, seq, name: str) -> tuple:
+        """The time loop of a fused layer: one ``op`` per step, each under its own scope.
+
+        Returns the steps' states in time order and the last state.
+        """
+        T = x_proj.shape[0]
+        states = [None] * T
+        for t in (range(T - 1, -1, -1) if seq.reverse else range(T)):
+            with scope(name, f"t{t}"):
+                state = op.apply(x_proj, state, *weights, t=t, seq=seq)
+            states[t] = state
+        return states, state
+
     def unroll(self, x: Tensor, state: tuple, k: int, suffix: str) -> tuple:
         """One layer, one direction: (T, N, I) -> outputs (T, N, H) and the last state."""
         x_proj, weights = self.hoist(x, k, suffix)
@@ -284,12 +298,8 @@ class LSTM(RecurrentLayer):
             x_proj = (x.reshape(T * N, I) @ w_ih.T).reshape(T, N, 4 * H)
             weights = (w_hh.T,) if b_ih is None else (w_hh.T, b_ih + b_hh)
             hc = stack(list(state))
-        hcs = [None] * T
         seq = LSTMSequence(T, reverse=bool(suffix), pool=self.pool)
-        for t in (range(T - 1, -1, -1) if suffix else range(T)):
-            with scope(name, f"t{t}"):
-                hc = LSTMStep.apply(x_proj, hc, *weights, t=t, seq=seq)
-            hcs[t] = hc
+        hcs, hc = self.fused_loop(LSTMStep, x_proj, hc, weights, seq, name)
         with scope(name):
             return LSTMOutput.apply(*hcs, seq=seq), (hc[0], hc[1])
 
@@ -343,13 +353,8 @@ class GRU(RecurrentLayer):
         x_proj, weights = self.hoist(x, k, suffix)
         weights = weights[:1] if weights[1] is None else weights
         T, name = x.shape[0], f"l{k}{suffix}"
-        (h,) = state
-        hs = [None] * T
         seq = GRUSequence(T, reverse=bool(suffix), pool=self.pool)
-        for t in (range(T - 1, -1, -1) if suffix else range(T)):
-            with scope(name, f"t{t}"):
-                h = GRUStep.apply(x_proj, h, *weights, t=t, seq=seq)
-            hs[t] = h
+        hs, h = self.fused_loop(GRUStep, x_proj, state[0], weights, seq, name)
         with scope(name):
             return stack(hs), (h,)
 

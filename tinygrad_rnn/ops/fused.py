@@ -256,7 +256,7 @@ class LSTMSequence(StepSequence):
             xp.add(zx, self.b, out=rows)
             rows *= self.scale
 
-    def rows(self, r: int) -> tuple:
+    def begin(self, r: int) -> tuple:
         """Rows ``(a, b)`` the current backward pass reaches, for row ``r`` running now.
 
         Before a step's backward, row r of ``dz`` must hold its gate derivatives (what the
@@ -265,7 +265,7 @@ class LSTMSequence(StepSequence):
         at a time for a large one, so that the rows are still in the cache when their steps use
         them).
         """
-        a, b = self.begin(r)
+        a, b = super().begin(r)
         if self.reverse and r >= self.ready:
             end = min(self.steps, r + self.block)
             self.derivatives(r, end)
@@ -334,6 +334,21 @@ class FusedStep(Op):
         if state.anomaly:
             check_forward(y, op, inputs)
         return y
+
+    def keep(self, seq, r: int, zx_shape: tuple, w) -> None:
+        """At the end of ``forward``: remember the step; after the last one, tidy the sequence."""
+        self.seq, self.r, self.zx_shape = seq, r, zx_shape
+        self.save(w)
+        if len(seq.outputs) == seq.steps:
+            seq.forward_done()
+
+    def begin(self) -> tuple:
+        """At the start of ``backward``: ``(seq, r, w, a, b)``, rows a..b-1 reached by the pass."""
+        seq = self.seq
+        if seq.gates is None:
+            raise RuntimeError(f"backward(): the arrays of this {type(seq).__name__} were freed "
+                               "by an earlier backward(); pass retain_graph=True to keep them")
+        return (seq, self.r, self.saved[0], *seq.begin(self.r))
 
     def sums(self, grads: list, rows, a: int, b: int) -> list:
         """In the step that runs backward last, the gradients of ``zx``, ``w`` and ``b``.
@@ -406,19 +421,11 @@ class LSTMStep(FusedStep):
         c_new += tc
         xp.tanh(c_new, out=tc)
         xp.multiply(o, tc, out=h_new)
-        self.seq, self.r, self.zx_shape = seq, r, zx.shape
-        self.save(w)
-        if len(seq.outputs) == seq.steps:
-            seq.forward_done()
+        self.keep(seq, r, zx.shape, w)
         return out
 
     def backward(self, grad):
-        seq, r = self.seq, self.r
-        if seq.gates is None:
-            raise RuntimeError("backward(): the arrays of this LSTM sequence were freed by an "
-                               "earlier backward(); pass retain_graph=True to keep them")
-        (w,) = self.saved
-        a, b = seq.rows(r)
+        seq, r, w, a, b = self.begin()
         s, dz = seq.gates[r], seq.dz[r]             # dz holds the derivatives (seq.rows)
         xp = get_array_module(s)
         N, H = s.shape[0], s.shape[1] // 4
@@ -523,19 +530,11 @@ class GRUStep(FusedStep):
         xp.subtract(h, n, out=out)                 # h' = n + z (h - n)
         out *= z
         out += n
-        self.seq, self.r, self.zx_shape = seq, r, zx.shape
-        self.save(w)
-        if len(seq.outputs) == seq.steps:
-            seq.forward_done()
+        self.keep(seq, r, zx.shape, w)
         return out
 
     def backward(self, grad):
-        seq, r = self.seq, self.r
-        if seq.gates is None:
-            raise RuntimeError("backward(): the arrays of this GRU sequence were freed by an "
-                               "earlier backward(); pass retain_graph=True to keep them")
-        (w,) = self.saved
-        a, b = seq.begin(r)
+        seq, r, w, a, b = self.begin()
         s, d, dp = seq.gates[r], seq.dz[r], seq.dhp[r]
         xp = get_array_module(s)
         H = grad.shape[1]

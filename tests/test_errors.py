@@ -103,3 +103,21 @@ def test_gradcheck_refuses_float32():
     x = tg.tensor([1.0], requires_grad=True)
     with pytest.raises(tg.GradcheckError, match="float64"):
         tg.gradcheck(lambda t: t * 2, [x])
+
+
+@pytest.mark.parametrize("op,state", [(tg.ops.LSTMStep, (2, 2, 2)), (tg.ops.GRUStep, (2, 2))])
+def test_fused_steps_check_like_every_op(op, state):
+    # FusedStep.apply is Op.apply written out for four inputs: the same errors, the same graph.
+    zx, h = tg.randn(3, 2, 8 if op is tg.ops.LSTMStep else 6), tg.randn(*state)
+    with pytest.raises(ValueError, match=rf"{op.__name__}: cannot apply to shapes \(3, 2, \d\) "
+                                         rf"and \({', '.join(map(str, state))}\) and \(3, \d\)"):
+        op.apply(zx, h, tg.randn(3, zx.shape[2]), t=0)
+    with pytest.raises(tg.DeviceError, match=rf"{op.__name__}: tensors are on different devices "
+                                             r"\(cpu, cpu, cuda\)"):
+        op.apply(zx, h, Tensor(FakeCupyArray((2, zx.shape[2]))), t=0)
+    w = tg.randn(2, zx.shape[2])
+    assert op.apply(zx, h, w, t=0).op is None                  # nothing requires grad: no graph
+    y = op.apply(zx, h, w.requires_grad_(), t=0)
+    assert isinstance(y.op, op) and y.parents == (zx, h, w) and y.requires_grad
+    with tg.no_grad():
+        assert op.apply(zx, h, w, t=0).op is None

@@ -291,17 +291,24 @@ class LSTM(RecurrentLayer):
         """
         if not self.fused:
             return super().unroll(x, state, k, suffix)
-        w_ih, w_hh, b_ih, b_hh = self.weights(k, suffix)
-        T, N, I = x.shape
-        H, name = self.hidden_size, f"l{k}{suffix}"
+        x_proj, weights = self.hoist(x, k, suffix)
+        T, name = x.shape[0], f"l{k}{suffix}"
         with scope(name):
-            x_proj = (x.reshape(T * N, I) @ w_ih.T).reshape(T, N, 4 * H)
-            weights = (w_hh.T,) if b_ih is None else (w_hh.T, b_ih + b_hh)
             hc = stack(list(state))
         seq = LSTMSequence(T, reverse=bool(suffix), pool=self.pool)
         hcs, hc = self.fused_loop(LSTMStep, x_proj, hc, weights, seq, name)
         with scope(name):
             return LSTMOutput.apply(*hcs, seq=seq), (hc[0], hc[1])
+
+    def input_projection(self, x, w_ih, b_ih, b_hh):
+        if not self.fused:
+            return super().input_projection(x, w_ih, b_ih, b_hh)
+        return x @ w_ih.T  # the fused step adds the biases itself: one (T, N, 4H) array fewer
+
+    def recurrent_weights(self, w_hh, b_ih, b_hh):
+        if not self.fused or b_ih is None:
+            return super().recurrent_weights(w_hh, b_ih, b_hh)
+        return w_hh.T, b_ih + b_hh
 
     def step(self, x_proj, state, weights):
         (h, c), (w_hh_t,) = state, weights

@@ -123,6 +123,11 @@ CASES = [
          normal((3, 2, 6), (2, 2), (2, 6))),
     Case("LSTMOutput", "stack-h", lambda a, b, c: tg.ops.LSTMOutput.apply(a, b, c),
          normal((2, 2, 3), (2, 2, 3), (2, 2, 3))),
+    Case("CrossEntropy", "rows", lambda x: tg.ops.CrossEntropy.apply(x, target=np.array([2, 0, 2, 1])),
+         normal((4, 3))),
+    Case("CrossEntropy", "ignored-rows",
+         lambda x: tg.ops.CrossEntropy.apply(x, target=np.array([1, -1, 0]), ignore_index=-1),
+         normal((3, 4))),
     Case("Stack", "axis0", lambda a, b: tg.stack([a, b]), normal((2, 3), (2, 3))),
     Case("Stack", "last-axis", lambda a, b, c: tg.stack([a, b, c], axis=-1), normal((2, 3), (2, 3), (2, 3))),
 ]

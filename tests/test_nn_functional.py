@@ -35,12 +35,13 @@ def test_logsumexp_with_minus_infinity_rows():
     assert out[0] == 0.0 and out[1] == -np.inf
 
 
+@pytest.mark.parametrize("fused", [True, False])
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
-def test_cross_entropy_stable_at_plus_minus_1000(reduction):
+def test_cross_entropy_stable_at_plus_minus_1000(reduction, fused):
     logits = np.array([[1000.0, -1000.0, 0.0], [-1000.0, 1000.0, 999.0], [0.0, 1.0, 2.0]])
     target = np.array([1, 2, 0])
     x, tx = pair(logits)
-    loss = tg.F.cross_entropy(x, target, reduction=reduction)
+    loss = tg.F.cross_entropy(x, target, reduction=reduction, fused=fused)
     tloss = TF.cross_entropy(tx, torch.tensor(target), reduction=reduction)
     assert np.isfinite(loss.numpy()).all()
     close(loss, tloss)
@@ -49,15 +50,38 @@ def test_cross_entropy_stable_at_plus_minus_1000(reduction):
     close(x.grad, tx.grad)
 
 
-def test_cross_entropy_ignore_index(rng):
+@pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_ignore_index(rng, reduction, fused):
     x, tx = pair(rng.standard_normal((4, 3)))
     target = np.array([0, -100, 2, -100])
-    loss = tg.F.cross_entropy(x, target)
-    tloss = TF.cross_entropy(tx, torch.tensor(target))
-    loss.backward()
-    tloss.backward()
+    w = rng.standard_normal(4) if reduction == "none" else 1.0
+    loss = tg.F.cross_entropy(x, target, reduction=reduction, fused=fused)
+    tloss = TF.cross_entropy(tx, torch.tensor(target), reduction=reduction)
+    (loss * tg.tensor(w)).sum().backward()
+    (tloss * torch.tensor(w)).sum().backward()
     close(loss, tloss)
     close(x.grad, tx.grad)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cross_entropy_fused_equals_composite(rng, dtype):
+    """The one-op loss and the loss built from primitives: same values, same gradients."""
+    logits = (rng.standard_normal((64, 65)) * 5).astype(dtype)
+    target = rng.integers(0, 65, 64)
+    target[::7] = 3
+    results = []
+    for fused in (True, False):
+        x = tg.tensor(logits, requires_grad=True)
+        loss = tg.F.cross_entropy(x, target, fused=fused)
+        loss.backward()
+        assert loss.dtype == x.grad.dtype == dtype
+        results.append((loss.numpy(), x.grad.numpy()))
+    tol = 1e-12 if dtype == np.float64 else 2e-6
+    np.testing.assert_allclose(results[0][0], results[1][0], rtol=tol)
+    np.testing.assert_allclose(results[0][1], results[1][1], rtol=tol, atol=tol)
+    fused = tg.F.cross_entropy(tg.tensor(logits, requires_grad=True), target)
+    assert type(fused.parents[0].op).__name__ == "CrossEntropy"
 
 
 def test_cross_entropy_bad_input():

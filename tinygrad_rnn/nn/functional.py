@@ -1,12 +1,16 @@
 """Composite functions (``tg.nn.functional``, alias ``tg.F``): built only from primitive ops.
 
 None of these defines a gradient: each is an expression of the ops in :mod:`tinygrad_rnn.ops`,
-so the graph of a loss shows its arithmetic.
+so the graph of a loss shows its arithmetic (``cross_entropy`` by default applies the fused
+primitive :class:`~tinygrad_rnn.ops.CrossEntropy`; ``fused=False`` gives the arithmetic).
 """
 from __future__ import annotations
 
 from ..random import generator
 from ..tensor import Tensor
+
+# isort: split
+from ..ops import CrossEntropy  # imported after Tensor, which the ops need
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -55,11 +59,13 @@ def reduce_loss(loss: Tensor, reduction: str, name: str) -> Tensor:
 
 
 def cross_entropy(logits: Tensor, target, reduction: str = "mean",
-                  ignore_index: int = -100) -> Tensor:
+                  ignore_index: int = -100, fused: bool = True) -> Tensor:
     """Softmax cross-entropy of ``logits`` (N, C) against integer classes ``target`` (N,).
 
     As ``torch.nn.functional.cross_entropy``: targets equal to ``ignore_index`` add nothing, and
-    the mean divides by the number of the other targets.
+    the mean divides by the number of the other targets. ``fused=False`` builds the loss from
+    primitives, ``-log_softmax(logits)[n, target[n]]``, so its graph shows the arithmetic; the
+    default applies :class:`tinygrad_rnn.ops.CrossEntropy`, the same numbers in one op.
     """
     t = target.data if isinstance(target, Tensor) else logits.xp.asarray(target)
     if logits.ndim != 2 or t.ndim != 1 or t.shape[0] != logits.shape[0]:
@@ -69,16 +75,19 @@ def cross_entropy(logits: Tensor, target, reduction: str = "mean",
         raise TypeError(f"cross_entropy(): target must hold integer classes, not {t.dtype}")
     n, classes = logits.shape
     keep = t != ignore_index
-    if ((t[keep] < 0) | (t[keep] >= classes)).any():
+    all_kept = bool(keep.all())
+    picked = t if all_kept else t[keep]
+    if picked.size and (int(picked.min()) < 0 or int(picked.max()) >= classes):
         raise ValueError(f"cross_entropy(): target classes must be in [0, {classes})")
-    rows = logits.xp.arange(n)
-    picked = -log_softmax(logits, axis=1)[rows, logits.xp.where(keep, t, 0)]
-    if bool(keep.all()):
-        return reduce_loss(picked, reduction, "cross_entropy")
-    picked = picked * Tensor(keep.astype(logits.dtype))
-    if reduction == "mean":
-        return picked.sum() / float(keep.sum())
-    return reduce_loss(picked, reduction, "cross_entropy")
+    if fused:
+        losses = CrossEntropy.apply(logits, target=t, ignore_index=ignore_index)
+    else:
+        losses = -log_softmax(logits, axis=1)[logits.xp.arange(n), logits.xp.where(keep, t, 0)]
+        if not all_kept:
+            losses = losses * Tensor(keep.astype(logits.dtype))
+    if reduction == "mean" and not all_kept:
+        return losses.sum() / float(keep.sum())
+    return reduce_loss(losses, reduction, "cross_entropy")
 
 
 def mse_loss(a: Tensor, b: Tensor, reduction: str = "mean") -> Tensor:

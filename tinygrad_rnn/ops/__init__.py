@@ -6,6 +6,7 @@ of their own. ``PRIMITIVES`` lists them all; the test suite checks each one's gr
 from .base import Op, ScalarOp
 from .binary import Add, Div, Maximum, Mul, Pow, Sub, Where
 from .fused import GRUStep, LSTMOutput, LSTMStep
+from .loss import CrossEntropy
 from .matmul import MatMul
 from .movement import Concat, Index, Reshape, Stack, Transpose
 from .reduce import Max, Mean, Sum
@@ -15,6 +16,6 @@ from .unary import Abs, Cast, Clip, Exp, Log, Neg, Relu, Sigmoid, Sqrt, Tanh, To
 PRIMITIVES = (Add, Sub, Mul, Div, Pow, Maximum, Where, AddScalar, RSubScalar, MulScalar,
               DivScalar, RDivScalar, PowScalar, RPowScalar, MatMul, Neg, Exp, Log, Tanh, Sigmoid,
               Relu, Abs, Sqrt, Clip, Cast, ToDevice, Sum, Mean, Max, Reshape, Transpose, Index,
-              Concat, Stack, LSTMStep, LSTMOutput, GRUStep)
+              Concat, Stack, LSTMStep, LSTMOutput, GRUStep, CrossEntropy)
 
 __all__ = ["Op", "ScalarOp", "PRIMITIVES"] + [op.__name__ for op in PRIMITIVES]

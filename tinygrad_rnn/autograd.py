@@ -265,7 +265,8 @@ def run_backward(root, grad, retain_graph: bool = False, capture=None):
                                  "backward pass (gradient of its input)")
         if op.saved and free_saved:
             op.free()
-        for p, pg in zip(t.parents, in_grads):
+        fresh = op.fresh_grads  # arrays only this gradient uses: later arrivals may go into them
+        for k, (p, pg) in enumerate(zip(t.parents, in_grads)):
             if pg is None or not p.requires_grad:
                 continue
             data = p.data
@@ -283,17 +284,12 @@ def run_backward(root, grad, retain_graph: bool = False, capture=None):
                 accumulate(store, p, data, pg, owned)
             elif prev is None:
                 store[p] = pg  # nothing to add it to
+                if fresh and pg is in_grads[k] and (fresh is True or k in fresh):
+                    owned.add(p)
             elif p in owned:
                 prev += pg
             else:
                 accumulate(store, p, data, pg, owned)
-        fresh = op.fresh_grads
-        if fresh:  # arrays only this gradient uses: later arrivals may be added into them
-            for k in range(len(in_grads)) if fresh is True else fresh:
-                if k < len(in_grads) and in_grads[k] is not None:
-                    p = t.parents[k]
-                    if (grads if p.op is not None else leaf_grads).get(p) is in_grads[k]:
-                        owned.add(p)
     finals.update(leaf_grads)
     if hooks:
         for t, g in finals.items():

@@ -15,6 +15,7 @@ from functools import partial
 import numpy as np
 
 from ..autograd import scope
+from ..autograd import state as grad_state
 from ..creation import zeros
 from ..functions import concat, stack
 from ..ops import GRUStep, LSTMOutput, LSTMStep
@@ -131,12 +132,14 @@ class RecurrentLayer(Module):
 
         Returns the steps' states in time order and the last state.
         """
-        T = x_proj.shape[0]
+        T, outer = x_proj.shape[0], grad_state.scope
         states = [None] * T
-        for t in (range(T - 1, -1, -1) if seq.reverse else range(T)):
-            with scope(name, f"t{t}"):
-                state = op.apply(x_proj, state, *weights, t=t, seq=seq)
-            states[t] = state
+        try:  # what ``with scope(name, f"t{t}")`` does at every step, without its call overhead
+            for t in (range(T - 1, -1, -1) if seq.reverse else range(T)):
+                grad_state.scope = outer + (name, f"t{t}")
+                state = states[t] = op.apply(x_proj, state, *weights, t=t, seq=seq)
+        finally:
+            grad_state.scope = outer
         return states, state
 
     def unroll(self, x: Tensor, state: tuple, k: int, suffix: str) -> tuple:

@@ -19,13 +19,16 @@ from .base import Op, check_forward, op_error
 _activations: dict = {}
 
 
-def gate_activation(xp, H: int, dtype) -> tuple:
-    """``(a, d)`` of length 4H: ``a tanh(a z) + d`` is sigmoid on i, f, o and tanh on g (cached)."""
-    key = (xp.__name__, H, dtype)
+def gate_activation(xp, N: int, H: int, dtype) -> tuple:
+    """``(a, d)``, each (N, 4H): ``a tanh(a z) + d`` is sigmoid on i, f, o and tanh on g (cached).
+
+    One row per batch row: a same-shape product costs NumPy a third of a broadcast one.
+    """
+    key = (xp.__name__, N, H, dtype)
     if key not in _activations:
-        a = xp.full(4 * H, 0.5, dtype=dtype)
-        d = xp.full(4 * H, 0.5, dtype=dtype)
-        a[2 * H:3 * H], d[2 * H:3 * H] = 1, 0
+        a = xp.full((N, 4 * H), 0.5, dtype=dtype)
+        d = xp.full((N, 4 * H), 0.5, dtype=dtype)
+        a[:, 2 * H:3 * H], d[:, 2 * H:3 * H] = 1, 0
         _activations[key] = (a, d)
     return _activations[key]
 
@@ -155,12 +158,12 @@ class StepSequence:
     def begin(self, r: int) -> tuple:
         """Rows ``(a, b)`` the current backward pass reaches, for row ``r`` running now."""
         if self.pass_id != state.backward_pass:  # the first step of a new pass is its latest
-            self.pass_id, self.reached = state.backward_pass, r
             self.new_pass(r)
         return (self.reached, self.steps) if self.reverse else (0, self.reached + 1)
 
     def new_pass(self, r: int) -> None:
         """Called when row ``r`` starts a new backward pass."""
+        self.pass_id, self.reached = state.backward_pass, r
 
     def zx_grad(self, dz, a: int, b: int, zx_shape: tuple):
         """The input projections' gradient: ``dz`` (T, N, ·), zero outside rows a..b-1."""
@@ -230,9 +233,9 @@ class LSTMSequence(StepSequence):
         xp = get_array_module(self.gates)
         self.zx, self.w, self.b = zx, w, b
         _, N, H4 = self.gates.shape
-        self.scale, self.offset = gate_activation(xp, H4 // 4, self.gates.dtype)
+        self.scale, self.offset = gate_activation(xp, N, H4 // 4, self.gates.dtype)
         self.w_scaled = self.new(xp, "w_scaled", w.shape, self.gates.dtype)
-        xp.multiply(w, self.scale, out=self.w_scaled)
+        xp.multiply(w, self.scale[0], out=self.w_scaled)
         self.scratch = self.new(xp, "scratch", (N, H4), self.gates.dtype)
         self.scaled = self.first_row if self.reverse else 0  # rows whose inputs are ready: none
 
@@ -265,18 +268,22 @@ class LSTMSequence(StepSequence):
         at a time for a large one, so that the rows are still in the cache when their steps use
         them).
         """
-        a, b = super().begin(r)
-        if self.reverse and r >= self.ready:
-            end = min(self.steps, r + self.block)
-            self.derivatives(r, end)
-            self.ready = end
-        elif not self.reverse and r < self.ready:
+        if self.pass_id != state.backward_pass:
+            self.new_pass(r)
+        if self.reverse:
+            if r >= self.ready:
+                end = min(self.steps, r + self.block)
+                self.derivatives(r, end)
+                self.ready = end
+            return self.reached, self.steps
+        if r < self.ready:
             begin = max(0, r + 1 - self.block)
             self.derivatives(begin, r + 1)
             self.ready = begin
-        return a, b
+        return 0, self.reached + 1
 
     def new_pass(self, r: int) -> None:
+        super().new_pass(r)
         self.ready = r if self.reverse else r + 1  # rows with derivatives: none yet
 
     def derivatives(self, a: int, b: int) -> None:
@@ -313,7 +320,6 @@ class FusedStep(Op):
     calls it at every time step.
     """
 
-    wants_needs = True
     fresh_grads = (1, 2, 3)  # not zx's: it is the sequence's own array
 
     @classmethod
@@ -328,9 +334,10 @@ class FusedStep(Op):
             out = op.forward(zx.data, h.data, w.data, None if b is None else b.data, t, seq)
         except Exception as e:
             raise op_error(cls, inputs, e) from e
-        needs_grad = zx.requires_grad or h.requires_grad or w.requires_grad or \
-            (b is not None and b.requires_grad)
-        y = recorded(out, op, inputs) if needs_grad and state.grad_enabled else Tensor(out)
+        # which inputs get a gradient, fixed here (as torch fixes it when it records the graph):
+        # the engine need not ask at every step
+        op.needs = needs = [x.requires_grad for x in inputs]
+        y = recorded(out, op, inputs) if state.grad_enabled and True in needs else Tensor(out)
         if state.anomaly:
             check_forward(y, op, inputs)
         return y
@@ -343,18 +350,19 @@ class FusedStep(Op):
             seq.forward_done()
 
     def begin(self) -> tuple:
-        """At the start of ``backward``: ``(seq, r, w, a, b)``, rows a..b-1 reached by the pass."""
+        """At the start of ``backward``: rows ``(a, b)``, the rows a..b-1 reached by the pass."""
         seq = self.seq
         if seq.gates is None:
             raise RuntimeError(f"backward(): the arrays of this {type(seq).__name__} were freed "
                                "by an earlier backward(); pass retain_graph=True to keep them")
-        return (seq, self.r, self.saved[0], *seq.begin(self.r))
+        return seq.begin(self.r)
 
     def sums(self, grads: list, rows, a: int, b: int) -> list:
         """In the step that runs backward last, the gradients of ``zx``, ``w`` and ``b``.
 
         ``rows`` (T, N, ·) holds every step's gradient of its recurrent pre-activations; the
-        sums run over the rows a..b-1 that this backward pass reached.
+        sums run over the rows a..b-1 that this backward pass reached. Other steps return
+        ``grads`` as they are.
         """
         seq, needs = self.seq, self.needs
         if self.r == seq.first_row:
@@ -368,7 +376,7 @@ class FusedStep(Op):
         return grads
 
     def free(self) -> None:
-        super().free()
+        self.saved, self.freed = (), True
         if self.r == self.seq.first_row:
             self.seq.release()
 
@@ -408,7 +416,7 @@ class LSTMStep(FusedStep):
         seq.inputs(r)
         h, c = hc
         s, scaled = seq.gates[r], seq.scratch     # s holds (zx[t] + b) * scale (seq.prepare)
-        xp.matmul(h, seq.w_scaled, out=scaled)
+        xp.dot(h, seq.w_scaled, out=scaled)        # dot: a little less overhead than matmul
         s += scaled
         xp.tanh(s, out=s)                         # i, f, o: sigmoid; g: tanh; in place
         s *= seq.scale
@@ -425,23 +433,23 @@ class LSTMStep(FusedStep):
         return out
 
     def backward(self, grad):
-        seq, r, w, a, b = self.begin()
-        s, dz = seq.gates[r], seq.dz[r]             # dz holds the derivatives (seq.rows)
+        a, b = self.begin()
+        seq, r = self.seq, self.r
+        s, dz = seq.gates[r], seq.dz[r]             # dz holds the derivatives (seq.begin)
         xp = get_array_module(s)
         N, H = s.shape[0], s.shape[1] // 4
-        dh, dc_next = grad
+        dh = grad[0]
         dc = xp.multiply(dh, seq.dc_dh[r], out=seq.dc)
-        dc += dc_next
+        dc += grad[1]
         gates = dz.reshape(N, 4, H)                 # a view: gates[:, k] is gate k's slice
         gates[:, :3] *= dc[:, None, :]
         gates[:, 3] *= dh
-        needs = self.needs
-        dhc = None
-        if needs[1]:
-            dhc = xp.empty((2, N, H), dtype=s.dtype)
-            xp.matmul(dz, w.T, out=dhc[0])
+        grads = [None, None, None, None] if len(self.needs) == 4 else [None, None, None]
+        if self.needs[1]:
+            grads[1] = dhc = xp.empty((2, N, H), dtype=s.dtype)
+            xp.dot(dz, self.saved[0].T, out=dhc[0])
             xp.multiply(dc, s[:, H:2 * H], out=dhc[1])  # f
-        return self.sums([None, dhc, None, None][:len(needs)], seq.dz, a, b)
+        return self.sums(grads, seq.dz, a, b)
 
 
 class GRUSequence(StepSequence):
@@ -477,6 +485,7 @@ class GRUSequence(StepSequence):
         return self.states[lo:hi]
 
     def new_pass(self, r: int) -> None:
+        super().new_pass(r)
         if self.dz is None:
             xp, shape, dtype = get_array_module(self.gates), self.gates.shape, self.gates.dtype
             self.dz = self.new(xp, "dz", shape, dtype)
@@ -534,7 +543,8 @@ class GRUStep(FusedStep):
         return out
 
     def backward(self, grad):
-        seq, r, w, a, b = self.begin()
+        a, b = self.begin()
+        seq, r, w = self.seq, self.r, self.saved[0]
         s, d, dp = seq.gates[r], seq.dz[r], seq.dhp[r]
         xp = get_array_module(s)
         H = grad.shape[1]

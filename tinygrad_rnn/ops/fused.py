@@ -107,9 +107,10 @@ class StepSequence:
 
     def start(self, t: int, state):
         """Row and state views of step ``t`` (steps come in order); copies a new ``state`` in."""
-        taken = len(self.outputs)
-        order = self.steps - 1 - taken if self.reverse else taken
-        if taken >= self.steps or t != self.first + order:
+        outputs = self.outputs
+        taken, r = len(outputs), t - self.first
+        if taken >= self.steps or r != (self.steps - 1 - taken if self.reverse else taken):
+            order = self.steps - 1 - taken if self.reverse else taken
             raise ValueError(f"step t={t} is out of order in its sequence (expected "
                              f"t={self.first + order} of steps {self.first}.."
                              f"{self.first + self.steps - 1}, "
@@ -118,13 +119,12 @@ class StepSequence:
             self.allocate(get_array_module(state), state)
             if self.pool is not None:
                 weakref.finalize(self, _give_back, self.pool, self.arrays)
-        r = t - self.first
-        into, out = self.slots(r)
-        if not (taken and state is self.outputs[-1]):  # not the previous step's output: copy in
+        into, out = (r + 1, r) if self.reverse else (r, r + 1)  # self.slots(r), inlined
+        if not (taken and state is outputs[-1]):  # not the previous step's output: copy in
             self.view(into)[...] = state
             state = self.view(into)
         out = self.view(out)
-        self.outputs.append(out)
+        outputs.append(out)
         return r, state, out
 
     def allocate(self, xp, state) -> None:  # pragma: no cover - abstract
@@ -213,6 +213,7 @@ class LSTMSequence(StepSequence):
 
     def allocate(self, xp, hc) -> None:
         _, N, H = hc.shape
+        self.xp, self.H = xp, H
         self.gates = self.new(xp, "gates", (self.steps, N, 4 * H), hc.dtype)
         self.tanh_c = self.new(xp, "tanh_c", (self.steps, N, H), hc.dtype)
         self.states = self.new(xp, "states", (2, self.steps + 1, N, H), hc.dtype)
@@ -240,15 +241,14 @@ class LSTMSequence(StepSequence):
         self.scaled = self.first_row if self.reverse else 0  # rows whose inputs are ready: none
 
     def inputs(self, r: int) -> None:
-        """Make sure row ``r`` of ``gates`` holds ``(zx[t] + b) * scale`` (a block at a time)."""
+        """Row ``r`` and the next rows of ``gates``: ``(zx[t] + b) * scale``, a block at a time.
+
+        Called when row ``r`` is not ready yet (``self.scaled``: the first row that is not).
+        """
         if self.reverse:                        # rows above self.scaled are ready
-            if r > self.scaled:
-                return
             a, b = max(0, r + 1 - self.block), r + 1
             self.scaled = a - 1
         else:                                   # rows below self.scaled are ready
-            if r < self.scaled:
-                return
             a, b = r, min(self.steps, r + self.block)
             self.scaled = b
         xp, rows = get_array_module(self.gates), self.gates[a:b]
@@ -323,12 +323,13 @@ class FusedStep(Op):
     fresh_grads = (1, 2, 3)  # not zx's: it is the sequence's own array
 
     @classmethod
-    def apply(cls, zx, h, w, b=None, *, t: int = 0, seq=None):
+    def apply(cls, zx, h, w, b=None, t: int = 0, seq=None):
         inputs = (zx, h, w) if b is None else (zx, h, w, b)
         kind = zx.data.__class__
-        for x in inputs:
-            if x.data.__class__ is not kind and x.device != zx.device:
-                raise op_error(cls, inputs, None)
+        if (h.data.__class__ is not kind or w.data.__class__ is not kind
+                or (b is not None and b.data.__class__ is not kind)) \
+                and len({x.device for x in inputs}) > 1:
+            raise op_error(cls, inputs, None)
         op = cls()
         try:
             out = op.forward(zx.data, h.data, w.data, None if b is None else b.data, t, seq)
@@ -336,7 +337,8 @@ class FusedStep(Op):
             raise op_error(cls, inputs, e) from e
         # which inputs get a gradient, fixed here (as torch fixes it when it records the graph):
         # the engine need not ask at every step
-        op.needs = needs = [x.requires_grad for x in inputs]
+        op.needs = needs = [zx.requires_grad, h.requires_grad, w.requires_grad] if b is None \
+            else [zx.requires_grad, h.requires_grad, w.requires_grad, b.requires_grad]
         y = recorded(out, op, inputs) if state.grad_enabled and True in needs else Tensor(out)
         if state.anomaly:
             check_forward(y, op, inputs)
@@ -344,8 +346,7 @@ class FusedStep(Op):
 
     def keep(self, seq, r: int, zx_shape: tuple, w) -> None:
         """At the end of ``forward``: remember the step; after the last one, tidy the sequence."""
-        self.seq, self.r, self.zx_shape = seq, r, zx_shape
-        self.save(w)
+        self.seq, self.r, self.zx_shape, self.saved = seq, r, zx_shape, (w,)
         if len(seq.outputs) == seq.steps:
             seq.forward_done()
 
@@ -405,18 +406,19 @@ class LSTMStep(FusedStep):
     """
 
     def forward(self, zx, hc, w, b=None, t=0, seq=None):
-        xp = get_array_module(hc)
-        H = hc.shape[-1]
-        seq = LSTMSequence(1, first=t) if seq is None else seq
+        if seq is None:
+            seq = LSTMSequence(1, first=t)
         r, hc, out = seq.start(t, hc)
         if r == seq.first_row:
             seq.prepare(zx, w, b)
-        elif not (zx is seq.zx and w is seq.w and b is seq.b):
+        elif zx is not seq.zx or w is not seq.w or b is not seq.b:
             raise ValueError("the steps of one LSTMSequence must share zx, w and b")
-        seq.inputs(r)
+        if (r <= seq.scaled) if seq.reverse else (r >= seq.scaled):
+            seq.inputs(r)                         # the next block of scaled inputs
+        xp, H = seq.xp, seq.H
         h, c = hc
-        s, scaled = seq.gates[r], seq.scratch     # s holds (zx[t] + b) * scale (seq.prepare)
-        xp.dot(h, seq.w_scaled, out=scaled)        # dot: a little less overhead than matmul
+        s, scaled = seq.gates[r], seq.scratch     # s holds (zx[t] + b) * scale (seq.inputs)
+        xp.dot(h, seq.w_scaled, out=scaled)       # dot: a little less overhead than matmul
         s += scaled
         xp.tanh(s, out=s)                         # i, f, o: sigmoid; g: tanh; in place
         s *= seq.scale

@@ -204,12 +204,12 @@ class LSTMSequence(StepSequence):
 
     block_bytes = 2**20  # gate derivatives are computed for blocks of rows of about this size
     forward_only = ("w_scaled", "scratch")
-    backward_only = ("gates", "tanh_c", "dz", "dc_dh", "dc")
+    backward_only = ("gates", "tanh_c", "dz", "dc_dh", "f", "dc")
 
     def __init__(self, steps: int, reverse: bool = False, first: int = 0,
                  pool: ArrayPool | None = None):
         super().__init__(steps, reverse, first, pool)
-        self.gates = self.tanh_c = self.dz = self.dc_dh = self.dc = None
+        self.gates = self.tanh_c = self.dz = self.dc_dh = self.f = self.dc = None
 
     def allocate(self, xp, hc) -> None:
         _, N, H = hc.shape
@@ -292,6 +292,7 @@ class LSTMSequence(StepSequence):
         if self.dz is None:
             self.dz = self.new(xp, "dz", self.gates.shape, self.gates.dtype)
             self.dc_dh = self.new(xp, "dc_dh", self.tanh_c.shape, self.gates.dtype)
+            self.f = self.new(xp, "f", self.tanh_c.shape, self.gates.dtype)
             self.dc = self.new(xp, "dc", self.tanh_c.shape[1:], self.gates.dtype)  # scratch
         s, tc, d, dc_dh = self.gates[a:b], self.tanh_c[a:b], self.dz[a:b], self.dc_dh[a:b]
         H = tc.shape[-1]
@@ -311,6 +312,7 @@ class LSTMSequence(StepSequence):
         xp.multiply(tc, tc, out=dc_dh)              # dc'/dh' = o (1 - tanh^2 c')
         xp.subtract(one, dc_dh, out=dc_dh)
         dc_dh *= s4[:, :, 3]
+        self.f[a:b] = s4[:, :, 1]                   # f in one block: a step's dc f reads it whole
 
 
 class FusedStep(Op):
@@ -450,7 +452,7 @@ class LSTMStep(FusedStep):
         if self.needs[1]:
             grads[1] = dhc = xp.empty((2, N, H), dtype=s.dtype)
             xp.dot(dz, self.saved[0].T, out=dhc[0])
-            xp.multiply(dc, s[:, H:2 * H], out=dhc[1])  # f
+            xp.multiply(dc, seq.f[r], out=dhc[1])
         return self.sums(grads, seq.dz, a, b)
 
 

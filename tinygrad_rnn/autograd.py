@@ -266,7 +266,7 @@ def run_backward(root, grad, retain_graph: bool = False, capture=None):
         if op.saved and free_saved:
             op.free()
         fresh = op.fresh_grads  # arrays only this gradient uses: later arrivals may go into them
-        for k, (p, pg) in enumerate(zip(t.parents, in_grads)):
+        for p, pg in zip(t.parents, in_grads):
             if pg is None or not p.requires_grad:
                 continue
             data = p.data
@@ -284,8 +284,8 @@ def run_backward(root, grad, retain_graph: bool = False, capture=None):
                 accumulate(store, p, data, pg, owned)
             elif prev is None:
                 store[p] = pg  # nothing to add it to
-                if fresh and pg is in_grads[k] and (fresh is True or k in fresh):
-                    owned.add(p)
+                if fresh and (fresh is True or any(pg is in_grads[k] for k in fresh if k < len(in_grads))):
+                    owned.add(p)  # (a fitted gradient is a new array too)
             elif p in owned:
                 prev += pg
             else:

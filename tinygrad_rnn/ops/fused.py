@@ -26,6 +26,8 @@ def gate_activation(xp, N: int, H: int, dtype) -> tuple:
     """
     key = (xp.__name__, N, H, dtype)
     if key not in _activations:
+        if len(_activations) >= 32:  # many batch sizes: start afresh rather than grow
+            _activations.clear()
         a = xp.full((N, 4 * H), 0.5, dtype=dtype)
         d = xp.full((N, 4 * H), 0.5, dtype=dtype)
         a[:, 2 * H:3 * H], d[:, 2 * H:3 * H] = 1, 0

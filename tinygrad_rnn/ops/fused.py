@@ -97,6 +97,8 @@ class StepSequence:
                  pool: ArrayPool | None = None):
         self.steps, self.reverse, self.first, self.pool = steps, reverse, first, pool
         self.arrays: dict = {}         # what goes back to the pool when this sequence dies
+        for name in self.forward_only + self.backward_only:
+            setattr(self, name, None)  # made by allocate() or when first needed
         self.outputs = []              # the arrays the steps returned, in the order they ran
         self.states = None
         self.pass_id = None            # the backward pass now running through the steps
@@ -207,11 +209,6 @@ class LSTMSequence(StepSequence):
     block_bytes = 2**20  # gate derivatives are computed for blocks of rows of about this size
     forward_only = ("w_scaled", "scratch")
     backward_only = ("gates", "tanh_c", "dz", "dc_dh", "f", "dc")
-
-    def __init__(self, steps: int, reverse: bool = False, first: int = 0,
-                 pool: ArrayPool | None = None):
-        super().__init__(steps, reverse, first, pool)
-        self.gates = self.tanh_c = self.dz = self.dc_dh = self.f = self.dc = None
 
     def allocate(self, xp, hc) -> None:
         _, N, H = hc.shape
@@ -381,7 +378,7 @@ class FusedStep(Op):
         return grads
 
     def free(self) -> None:
-        self.saved, self.freed = (), True
+        super().free()
         if self.r == self.seq.first_row:
             self.seq.release()
 
@@ -471,11 +468,6 @@ class GRUSequence(StepSequence):
 
     forward_only = ("scratch",)
     backward_only = ("gates", "hn", "dz", "dhp", "tmp1", "tmp2")
-
-    def __init__(self, steps: int, reverse: bool = False, first: int = 0,
-                 pool: ArrayPool | None = None):
-        super().__init__(steps, reverse, first, pool)
-        self.gates = self.hn = self.dz = self.dhp = self.tmp1 = self.tmp2 = None
 
     def allocate(self, xp, h) -> None:
         N, H = h.shape

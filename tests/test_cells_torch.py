@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 import pytest
+from torch_twins import assert_gradients_equal
 
 import tinygrad_rnn as tg
 
@@ -75,14 +76,8 @@ def test_cell_loop_matches_torch(kind, kwargs, sizes, with_state):
 
     for h, th in zip(hs + list(finals), ths + list(tfinals)):
         close(h, th)
-    tparams = dict(theirs.named_parameters())
-    assert [n for n, _ in ours.named_parameters()] == list(tparams)
-    for name, p in ours.named_parameters():
-        close(p.grad, tparams[name].grad)
-    close(xs.grad, ts.grad)
-    if with_state:
-        for s, t in zip(s_ours, s_theirs):
-            close(s.grad, t.grad)
+    states = list(zip(s_ours, s_theirs)) if with_state else []
+    assert_gradients_equal(close, ours, theirs, [(xs, ts), *states])
 
 
 @pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])

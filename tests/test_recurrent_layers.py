@@ -8,6 +8,7 @@ state-dict names, the per-step op count and errors.
 """
 import numpy as np
 import pytest
+from torch_twins import assert_gradients_equal
 
 import tinygrad_rnn as tg
 
@@ -99,14 +100,8 @@ def test_layer_matches_torch(mode, case):
     for s, t in zip(finals, tfinals):
         assert s.shape == tuple(t.shape)
         close(s, t)
-    tparams = dict(theirs.named_parameters())
-    assert [n for n, _ in ours.named_parameters()] == list(tparams)
-    for name, p in ours.named_parameters():
-        close(p.grad, tparams[name].grad)
-    close(xs.grad, ts.grad)
-    for s, t in zip(s_ours, s_theirs):
-        if with_hx:
-            close(s.grad, t.grad)
+    states = list(zip(s_ours, s_theirs)) if with_hx else []
+    assert_gradients_equal(close, ours, theirs, [(xs, ts), *states])
 
 
 def plain_unroll(layer, mode, x, states):

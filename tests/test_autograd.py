@@ -213,3 +213,65 @@ def test_recorded_tensor_sets_every_field_that_the_constructor_sets():
         if field not in ("data", "seq"):
             assert getattr(fast, field) == getattr(made, field), field
     assert fast.seq > made.seq > parent.seq
+
+
+PROGRAM_OPS = {
+    "neg": lambda lib, a, b: -a,
+    "tanh": lambda lib, a, b: a.tanh(),
+    "scale": lambda lib, a, b: a * 0.75,
+    "add": lambda lib, a, b: a + b,
+    "mul": lambda lib, a, b: a * b,
+    "square": lambda lib, a, b: a * a,
+    "index": lambda lib, a, b: a[lib.tensor([0, 2, 2, 1, 3, 0])][:4],
+    "bsum": lambda lib, a, b: a + b.sum() * 0.1,
+}
+
+
+def random_program(rng, steps: int) -> list:
+    """A random graph as a list of instructions ``(op, operand, operand)`` over a value list.
+
+    Values 0 and 1 are the leaves. Operands are mostly the newest values (chains, where the
+    backward pass hands a gradient straight to the next tensor) and sometimes older ones
+    (branches that join later, where it must fall back to the heap); ``square`` (an input used
+    twice by one op), ``index`` with repeated indices (a scatter-added gradient) and a broadcast
+    sum are among the ops.
+    """
+    program = []
+    for k in range(2, steps + 2):
+        i, j = (k - 1 - min(int(rng.exponential(1.5)), k - 1) for _ in range(2))
+        program.append((str(rng.choice(list(PROGRAM_OPS))), i, j))
+    return program
+
+
+def run_program(lib, program, leaves, retained) -> list:
+    """Every value of ``program`` run with ``lib`` (tinygrad_rnn or torch)."""
+    values = list(leaves)
+    for op, i, j in program:
+        values.append(PROGRAM_OPS[op](lib, values[i], values[j]))
+    for k in retained:
+        values[k].retain_grad()
+    return values
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_random_graphs_match_torch(seed):
+    # The backward order (newest first, with the next tensor taken without the heap when it is
+    # known) and the accumulation must give torch's gradients on any graph: chains, branches
+    # that join, an input used twice by one op, scatter-added index gradients, broadcasts.
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(seed)
+    program = random_program(rng, int(rng.integers(3, 40)))
+    data = [rng.uniform(-1, 1, 4) for _ in range(2)]
+    retained = sorted(set(rng.integers(2, len(program) + 2, 3).tolist()))
+    ours = run_program(tg, program, [tg.tensor(d, requires_grad=True) for d in data], retained)
+    theirs = run_program(torch, program, [torch.tensor(d, requires_grad=True) for d in data],
+                         retained)
+    outputs = rng.choice(len(ours), size=3, replace=False)
+    sum(ours[k].sum() * float(w) for k, w in zip(outputs, (1, -2, 3))).backward()
+    sum(theirs[k].sum() * float(w) for k, w in zip(outputs, (1, -2, 3))).backward()
+    for k in [0, 1, *retained]:
+        a, b = ours[k].grad, theirs[k].grad
+        assert (a is None) == (b is None), k
+        if b is not None:
+            np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12, atol=1e-14,
+                                       err_msg=f"value {k} of {program}")

@@ -239,9 +239,20 @@ def run_backward(root, grad, retain_graph: bool = False, capture=None):
         finals[root] = grad
     else:
         grads, waiting = {root: grad}, [(-root.seq, root)]
-    while waiting:
-        t = heappop(waiting)[1]
-        g = grads.pop(t)
+    # ``nxt`` is a tensor whose first gradient ``nxt_g`` has just arrived and which is kept out of
+    # the heap and the dict: when it is newer than every waiting tensor, it is the one the heap
+    # would give next (in a chain of elementwise ops it always is), and it is taken directly.
+    nxt = nxt_g = None
+    while waiting or nxt is not None:
+        if nxt is not None and (not waiting or nxt.seq > -waiting[0][0]):
+            t, g = nxt, nxt_g
+        else:
+            if nxt is not None:  # a newer tensor came in after it: nxt waits in the heap too
+                grads[nxt] = nxt_g
+                heappush(waiting, (-nxt.seq, nxt))
+            t = heappop(waiting)[1]
+            g = grads.pop(t)
+        nxt = None
         if owned:
             owned.discard(t)  # from here on g may be handed to several inputs
         if keep_every or t.retains_grad:
@@ -265,8 +276,19 @@ def run_backward(root, grad, retain_graph: bool = False, capture=None):
                                  "backward pass (gradient of its input)")
         if op.saved and free_saved:
             op.free()
+        parents = t.parents
+        if len(parents) == 1 and (not waiting or parents[0].seq > -waiting[0][0]):
+            # One input, newer than every waiting tensor (so not waiting itself): its gradient
+            # is complete and it comes next.
+            p, pg = parents[0], in_grads[0]
+            if pg is not None and p.op is not None and p.requires_grad and pg.__class__ is not Scatter:
+                data = p.data
+                if pg.shape != data.shape or pg.dtype is not data.dtype:
+                    pg = fit_to(pg, data)
+                nxt, nxt_g = p, pg
+                continue
         fresh = op.fresh_grads  # arrays only this gradient uses: later arrivals may go into them
-        for p, pg in zip(t.parents, in_grads):
+        for p, pg in zip(parents, in_grads):
             if pg is None or not p.requires_grad:
                 continue
             data = p.data
@@ -276,10 +298,17 @@ def run_backward(root, grad, retain_graph: bool = False, capture=None):
                 store = leaf_grads
                 prev = store.get(p)
             else:
+                if p is nxt:  # the same input twice (x * x): it takes the general path
+                    grads[p] = nxt_g
+                    heappush(waiting, (-p.seq, p))
+                    nxt = None
                 store = grads
                 prev = store.get(p)
-                if prev is None:
-                    heappush(waiting, (-p.seq, p))  # its first gradient: p waits for its turn
+                if prev is None:  # its first gradient
+                    if nxt is None and pg.__class__ is not Scatter:
+                        nxt, nxt_g = p, pg
+                        continue
+                    heappush(waiting, (-p.seq, p))  # p waits for its turn
             if pg.__class__ is Scatter:
                 accumulate(store, p, data, pg, owned)
             elif prev is None:

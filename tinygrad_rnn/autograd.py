@@ -266,8 +266,9 @@ def run_backward(root, grad, retain_graph: bool = False, capture=None):
                 "pass retain_graph=True to the first backward() to keep them")
         if op.wants_needs:
             op.needs = [p.requires_grad for p in t.parents]
-        for hook in hooks:
-            hook(t, g)
+        if hooks:
+            for hook in hooks:
+                hook(t, g)
         in_grads = op.backward(g)
         if anomaly:
             for p, pg in zip(t.parents, in_grads):
@@ -282,9 +283,10 @@ def run_backward(root, grad, retain_graph: bool = False, capture=None):
             # is complete and it comes next.
             p, pg = parents[0], in_grads[0]
             if pg is not None and p.op is not None and p.requires_grad and pg.__class__ is not Scatter:
-                data = p.data
-                if pg.shape != data.shape or pg.dtype is not data.dtype:
-                    pg = fit_to(pg, data)
+                if not op.same_shape:
+                    data = p.data
+                    if pg.shape != data.shape or pg.dtype is not data.dtype:
+                        pg = fit_to(pg, data)
                 nxt, nxt_g = p, pg
                 continue
         fresh = op.fresh_grads  # arrays only this gradient uses: later arrivals may go into them

@@ -3,7 +3,7 @@
 Composite functions (softmax, losses, cells) are built from these and never define gradients
 of their own. ``PRIMITIVES`` lists them all; the test suite checks each one's gradient.
 """
-from .base import Op, ScalarOp
+from .base import BinaryOp, Op, ScalarOp, UnaryOp
 from .binary import Add, Div, Maximum, Mul, Pow, Sub, Where
 from .fused import GRUStep, LSTMOutput, LSTMStep
 from .loss import CrossEntropy
@@ -18,4 +18,4 @@ PRIMITIVES = (Add, Sub, Mul, Div, Pow, Maximum, Where, AddScalar, RSubScalar, Mu
               Relu, Abs, Sqrt, Clip, Cast, ToDevice, Sum, Mean, Max, Reshape, Transpose, Index,
               Concat, Stack, LSTMStep, LSTMOutput, GRUStep, CrossEntropy)
 
-__all__ = ["Op", "ScalarOp", "PRIMITIVES"] + [op.__name__ for op in PRIMITIVES]
+__all__ = ["Op", "UnaryOp", "BinaryOp", "ScalarOp", "PRIMITIVES"] + [op.__name__ for op in PRIMITIVES]

@@ -4,10 +4,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..backend import constant, get_array_module
-from .base import Op
+from .base import BinaryOp, Op
 
 
-class Add(Op):
+class Add(BinaryOp):
     """z = x + y;  dx = g, dy = g."""
 
     def forward(self, x, y):
@@ -17,7 +17,7 @@ class Add(Op):
         return g, g
 
 
-class Sub(Op):
+class Sub(BinaryOp):
     """z = x - y;  dx = g, dy = -g."""
 
     def forward(self, x, y):
@@ -27,7 +27,7 @@ class Sub(Op):
         return g, -g
 
 
-class Mul(Op):
+class Mul(BinaryOp):
     """z = x * y;  dx = g * y, dy = g * x."""
 
     def forward(self, x, y):
@@ -39,7 +39,7 @@ class Mul(Op):
         return g * y, g * x
 
 
-class Div(Op):
+class Div(BinaryOp):
     """z = x / y;  dx = g / y, dy = -g * z / y."""
 
     def forward(self, x, y):
@@ -53,7 +53,7 @@ class Div(Op):
         return gx, -gx * z
 
 
-class Pow(Op):
+class Pow(BinaryOp):
     """z = x ** y;  dx = g * y * x ** (y - 1), dy = g * z * log(x) (0 where x = 0)."""
 
     wants_needs = True
@@ -75,7 +75,7 @@ class Pow(Op):
         return gx, gy
 
 
-class Maximum(Op):
+class Maximum(BinaryOp):
     """z = max(x, y);  the gradient goes to the larger input, halved between ties (as torch)."""
 
     def forward(self, x, y):

@@ -1,10 +1,10 @@
 """Matrix product, with NumPy's ``matmul`` rules (1-D operands, broadcast batch dimensions)."""
 from __future__ import annotations
 
-from .base import Op
+from .base import BinaryOp
 
 
-class MatMul(Op):
+class MatMul(BinaryOp):
     """z = x @ y;  dx = g @ y^T, dy = x^T @ g (batch dimensions summed back by the engine)."""
 
     wants_needs = True

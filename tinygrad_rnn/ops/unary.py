@@ -4,10 +4,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..backend import constant, device_of, get_array_module, to_device
-from .base import Op
+from .base import Op, UnaryOp
 
 
-class Neg(Op):
+class Neg(UnaryOp):
     """y = -x;  dx = -g."""
 
     def forward(self, x):
@@ -17,7 +17,7 @@ class Neg(Op):
         return (-g,)
 
 
-class Exp(Op):
+class Exp(UnaryOp):
     """y = exp(x);  dx = g * y."""
 
     def forward(self, x):
@@ -30,7 +30,7 @@ class Exp(Op):
         return (g * y,)
 
 
-class Log(Op):
+class Log(UnaryOp):
     """y = log(x);  dx = g / x."""
 
     def forward(self, x):
@@ -42,7 +42,7 @@ class Log(Op):
         return (g / x,)
 
 
-class Tanh(Op):
+class Tanh(UnaryOp):
     """y = tanh(x);  dx = g * (1 - y**2)."""
 
     def forward(self, x):
@@ -55,7 +55,7 @@ class Tanh(Op):
         return (g * (constant(1, y) - y * y),)
 
 
-class Sigmoid(Op):
+class Sigmoid(UnaryOp):
     """y = 1 / (1 + exp(-x)), computed as e / (1 + e) with e = exp(x);  dx = g * y * (1 - y).
 
     x is capped at log(largest float) - 1 so exp cannot overflow (y rounds to 1 long before). For
@@ -88,8 +88,12 @@ def exp_limit(like):
     return c
 
 
-class Relu(Op):
-    """y = max(x, 0);  dx = g where x > 0, else 0."""
+class Relu(UnaryOp):
+    """y = max(x, 0);  dx = g * sign(y): g where x > 0, else 0.
+
+    ``sign(y)`` is 1 or 0 since y >= 0 (NaN where x is NaN, which propagates), a float array:
+    multiplying by it is faster than by the boolean mask ``y > 0``, which NumPy must cast.
+    """
 
     def forward(self, x):
         y = get_array_module(x).maximum(x, constant(0, x))
@@ -98,10 +102,10 @@ class Relu(Op):
 
     def backward(self, g):
         (y,) = self.saved
-        return (g * (y > constant(0, y)),)
+        return (g * get_array_module(y).sign(y),)
 
 
-class Abs(Op):
+class Abs(UnaryOp):
     """y = abs(x);  dx = g * sign(x) (0 at x = 0, as torch)."""
 
     def forward(self, x):
@@ -113,7 +117,7 @@ class Abs(Op):
         return (g * get_array_module(x).sign(x),)
 
 
-class Sqrt(Op):
+class Sqrt(UnaryOp):
     """y = sqrt(x);  dx = g / (2 y)."""
 
     def forward(self, x):

@@ -75,17 +75,18 @@ class Sigmoid(UnaryOp):
         return (g * y * (constant(1, y) - y),)
 
 
-_exp_limits: dict = {}
+_exp_limits: dict = {}  # array type -> dtype -> 0-d array (nested, as constant()'s cache)
 
 
 def exp_limit(like):
     """A bit less than the largest x with a finite exp(x) in ``like``'s dtype (log of the largest
     float, less 1), as a cached 0-d array like :func:`~tinygrad_rnn.backend.constant`."""
-    key = (like.dtype, like.__class__)
-    c = _exp_limits.get(key)
-    if c is None:
-        c = _exp_limits[key] = constant(float(np.log(np.finfo(like.dtype).max)) - 1.0, like)
-    return c
+    try:
+        return _exp_limits[like.__class__][like.dtype]
+    except KeyError:
+        c = constant(float(np.log(np.finfo(like.dtype).max)) - 1.0, like)
+        _exp_limits.setdefault(like.__class__, {})[like.dtype] = c
+        return c
 
 
 class Relu(UnaryOp):

@@ -43,6 +43,14 @@ def test_relu_abs_at_zero():
     both(lambda t: t.abs(), torch.abs, x)
 
 
+def test_relu_gradient_at_nan_propagates():
+    # relu's gradient is g * sign(y): NaN where the input is NaN (torch passes g through there;
+    # a mask y > 0 would silently give 0). Elsewhere 0 or g, as torch.
+    x = tg.tensor([-1.0, 0.0, 2.0, np.nan], dtype=np.float64, requires_grad=True)
+    (x.relu() * 3.0).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0, 3.0, np.nan])
+
+
 def test_clip_at_the_bounds():
     both(lambda t: t.clip(-1.0, 1.0), lambda t: torch.clamp(t, -1.0, 1.0),
          np.array([-2.0, -1.0, 0.0, 1.0, 2.0]))

@@ -289,6 +289,25 @@ def run_backward(root, grad, retain_graph: bool = False, capture=None):
                         pg = fit_to(pg, data)
                 nxt, nxt_g = p, pg
                 continue
+        elif len(parents) == 2:
+            # An op of a tensor and a leaf whose gradient buffer is already ours (h @ W, x * w,
+            # h + b in a recurrence): the leaf's gradient is added in place, and the tensor
+            # comes next when it is newer than every waiting tensor.
+            p, w = parents
+            pg, wg = in_grads
+            if (w.op is None and w in owned and p.op is not None and p.requires_grad
+                    and pg is not None and wg is not None and pg.__class__ is not Scatter
+                    and wg.__class__ is not Scatter and (not waiting or p.seq > -waiting[0][0])):
+                data = w.data
+                if wg.shape != data.shape or wg.dtype is not data.dtype:
+                    wg = fit_to(wg, data)
+                data = p.data
+                if pg.shape != data.shape or pg.dtype is not data.dtype:
+                    pg = fit_to(pg, data)
+                total = leaf_grads[w]
+                total += wg
+                nxt, nxt_g = p, pg
+                continue
         fresh = op.fresh_grads  # arrays only this gradient uses: later arrivals may go into them
         for p, pg in zip(parents, in_grads):
             if pg is None or not p.requires_grad:

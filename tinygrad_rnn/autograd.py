@@ -219,7 +219,9 @@ def run_backward(root, grad, retain_graph: bool = False, capture=None):
     newest first. A tensor is always made after its parents, so when the newest waiting tensor
     is taken, every tensor made from it has already passed its gradient on: this is a reverse
     topological order, found without sorting the graph first (and without recursion). Leaves
-    take their gradient as it arrives.
+    take their gradient as it arrives. When the next tensor is known without asking the heap (an
+    op's input that is newer than every waiting tensor, as in a chain of elementwise ops), it
+    is taken directly: the same order, for less bookkeeping.
 
     Without ``capture``, gradients accumulate into ``.grad`` of leaves with ``requires_grad``
     and of tensors that called ``retain_grad()``. With ``capture`` (a list of tensors) nothing

@@ -4,7 +4,7 @@ import pytest
 from gradcheck_cases import CASES
 
 import tinygrad_rnn as tg
-from tinygrad_rnn import ops
+from tinygrad_rnn import fused, ops
 
 
 def all_op_classes():
@@ -40,7 +40,11 @@ def test_every_primitive_has_a_gradcheck_case():
 
 
 def test_primitives_list_is_complete():
-    assert {cls.__name__ for cls in all_op_classes()} == {c.__name__ for c in ops.PRIMITIVES}
+    # ops.PRIMITIVES holds the primitives only; the fused operations are listed in fused.FUSED
+    assert {cls.__name__ for cls in all_op_classes()} == \
+        {c.__name__ for c in ops.PRIMITIVES + fused.FUSED}
+    assert all(c.__module__.startswith("tinygrad_rnn.ops.") for c in ops.PRIMITIVES)
+    assert all(c.__module__.startswith("tinygrad_rnn.fused.") for c in fused.FUSED)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)

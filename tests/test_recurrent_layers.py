@@ -356,7 +356,7 @@ def fused_and_plain(layer=tg.nn.LSTM, **options):
 @pytest.mark.parametrize("layer_class", [tg.nn.LSTM, tg.nn.GRU])
 def test_fused_backward_three_passes_through_one_graph(layer_class, bidirectional, block_bytes,
                                                        monkeypatch):
-    from tinygrad_rnn.ops.fused import LSTMSequence
+    from tinygrad_rnn.fused import LSTMSequence
     monkeypatch.setattr(LSTMSequence, "block_bytes", block_bytes)
     # The fused steps share one buffer of gate gradients, filled again by every backward pass:
     # three passes through one graph (retain_graph) accumulate exactly what the op-by-op path
@@ -385,21 +385,21 @@ def test_fused_lstm_frees_its_sequence_after_backward():
 
 
 def test_fused_lstm_steps_must_come_in_order():
-    from tinygrad_rnn.ops.fused import LSTMSequence
+    from tinygrad_rnn.fused import LSTMSequence
     seq = LSTMSequence(3)
     zx, hc, w = tg.randn(3, 2, 8), tg.randn(2, 2, 2), tg.randn(2, 8)
-    hc = tg.ops.LSTMStep.apply(zx, hc, w, t=0, seq=seq)
+    hc = tg.fused.LSTMStep.apply(zx, hc, w, t=0, seq=seq)
     with pytest.raises(ValueError, match=r"LSTMStep: .*step t=2 is out of order.*expected t=1"):
-        tg.ops.LSTMStep.apply(zx, hc, w, t=2, seq=seq)
+        tg.fused.LSTMStep.apply(zx, hc, w, t=2, seq=seq)
 
 
 def test_fused_lstm_steps_of_one_sequence_share_their_inputs():
-    from tinygrad_rnn.ops.fused import LSTMSequence
+    from tinygrad_rnn.fused import LSTMSequence
     seq = LSTMSequence(2)
     zx, hc, w = tg.randn(2, 2, 8), tg.randn(2, 2, 2), tg.randn(2, 8)
-    hc = tg.ops.LSTMStep.apply(zx, hc, w, t=0, seq=seq)
+    hc = tg.fused.LSTMStep.apply(zx, hc, w, t=0, seq=seq)
     with pytest.raises(ValueError, match="LSTMStep: .*must share zx, w and b"):
-        tg.ops.LSTMStep.apply(zx, hc, tg.randn(2, 8), t=1, seq=seq)
+        tg.fused.LSTMStep.apply(zx, hc, tg.randn(2, 8), t=1, seq=seq)
 
 
 @pytest.mark.parametrize("bidirectional", [False, True])

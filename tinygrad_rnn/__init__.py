@@ -5,7 +5,8 @@ the op that made it; ``backward()`` runs reverse-mode automatic differentiation 
 """
 import numpy as _np
 
-from . import cuda, graph, nn, ops, optim, viz
+from .tensor import Tensor  # first: tensor and ops import each other, and ops need Tensor defined
+from . import cuda, fused, graph, nn, ops, optim, viz  # noqa: I001
 from .autograd import (
     AnomalyError,
     detect_anomaly,
@@ -35,7 +36,6 @@ from .gradcheck import GradcheckError, gradcheck
 from .nn import functional as F
 from .random import manual_seed
 from .serialization import CheckpointError, load, save
-from .tensor import Tensor
 
 float16, float32, float64 = _np.float16, _np.float32, _np.float64
 int32, int64 = _np.int32, _np.int64

@@ -15,6 +15,7 @@ from heapq import heappop, heappush
 import numpy as np
 
 from .backend import get_array_module, scatter_add
+from .scopes import step_of
 
 
 class _State(threading.local):
@@ -84,14 +85,6 @@ class detect_anomaly(contextlib.ContextDecorator):
 
     def __exit__(self, *exc):
         state.anomaly = self.prev
-
-
-def step_of(scope: tuple) -> str | None:
-    """The time step named in a scope (``"t3"`` -> ``"3"``), or ``None``."""
-    for name in reversed(scope):
-        if len(name) > 1 and name[0] == "t" and name[1:].isdigit():
-            return name[1:]
-    return None
 
 
 def check_finite(array, tensor, op, when: str) -> None:

@@ -208,7 +208,7 @@ axes[-1].set_xlabel(f"time step (marked: {marks.tolist()}; target {ys[0]:.3f}, "
 # How the layer runs fast
 # -----------------------
 # Drawn op by op, a step is 16 primitive operations. By default ``tg.nn.LSTM`` runs each step
-# as *one* primitive, :class:`tinygrad_rnn.ops.LSTMStep`, whose gradient is written out by hand,
+# as *one* primitive, :class:`tinygrad_rnn.fused.LSTMStep`, whose gradient is written out by hand,
 # and the steps of a layer share their arrays. Backpropagation through time still visits the
 # steps one by one, newest first; what changes is the bookkeeping. The gradient of the shared
 # weight is a sum over time,

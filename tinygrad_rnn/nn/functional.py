@@ -2,7 +2,7 @@
 
 None of these defines a gradient: each is an expression of the ops in :mod:`tinygrad_rnn.ops`,
 so the graph of a loss shows its arithmetic (``cross_entropy`` by default applies the fused
-primitive :class:`~tinygrad_rnn.ops.CrossEntropy`; ``fused=False`` gives the arithmetic).
+primitive :class:`~tinygrad_rnn.fused.CrossEntropy`; ``fused=False`` gives the arithmetic).
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from ..random import generator
 from ..tensor import Tensor
 
 # isort: split
-from ..ops import CrossEntropy  # imported after Tensor, which the ops need
+from ..fused import CrossEntropy
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -65,7 +65,7 @@ def cross_entropy(logits: Tensor, target, reduction: str = "mean",
     As ``torch.nn.functional.cross_entropy``: targets equal to ``ignore_index`` add nothing, and
     the mean divides by the number of the other targets. ``fused=False`` builds the loss from
     primitives, ``-log_softmax(logits)[n, target[n]]``, so its graph shows the arithmetic; the
-    default applies :class:`tinygrad_rnn.ops.CrossEntropy`, the same numbers in one op.
+    default applies :class:`tinygrad_rnn.fused.CrossEntropy`, the same numbers in one op.
     """
     t = target.data if isinstance(target, Tensor) else logits.xp.asarray(target)
     if logits.ndim != 2 or t.ndim != 1 or t.shape[0] != logits.shape[0]:

@@ -18,8 +18,7 @@ from ..autograd import scope
 from ..autograd import state as grad_state
 from ..creation import zeros
 from ..functions import concat, stack
-from ..ops import GRUStep, LSTMOutput, LSTMStep
-from ..ops.fused import ArrayPool, GRUSequence, LSTMSequence
+from ..fused import ArrayPool, GRUSequence, GRUStep, LSTMOutput, LSTMSequence, LSTMStep
 from ..tensor import Tensor
 from . import functional as F
 from .cells.base import check_size, init_uniform
@@ -251,7 +250,7 @@ class LSTM(RecurrentLayer):
     forget slice of every ``bias_ih_l{k}`` at initialisation, and ``fused``.
 
     With ``fused=True`` (the default) a step's gate arithmetic is one primitive,
-    :class:`~tinygrad_rnn.ops.LSTMStep`, whose gradient is written out by hand: a step is 5 graph
+    :class:`~tinygrad_rnn.fused.LSTMStep`, whose gradient is written out by hand: a step is 5 graph
     nodes instead of 16, which makes small models about twice as fast. ``fused=False`` unrolls
     the gates op by op, each under its own scope (``input``, ``forget``, ``candidate``,
     ``output``), as :class:`~tinygrad_rnn.nn.LSTMCell` does: use it to draw or inspect the gates.
@@ -287,11 +286,11 @@ class LSTM(RecurrentLayer):
                 getattr(self, f"bias_ih_l{k}{suffix}").data[H:2 * H] += forget_bias
 
     def unroll(self, x: Tensor, state: tuple, k: int, suffix: str) -> tuple:
-        """One layer, one direction; fused: one :class:`~tinygrad_rnn.ops.LSTMStep` per step.
+        """One layer, one direction; fused: one :class:`~tinygrad_rnn.fused.LSTMStep` per step.
 
         The state travels as one tensor ``[h, c]`` (2, N, H); every step reads its slice of the
         hoisted input projection itself, so a step is one node of the graph. The steps of the
-        layer share their arrays (:class:`~tinygrad_rnn.ops.fused.LSTMSequence`).
+        layer share their arrays (:class:`~tinygrad_rnn.fused.LSTMSequence`).
         """
         if not self.fused:
             return super().unroll(x, state, k, suffix)
@@ -326,7 +325,7 @@ class GRU(RecurrentLayer):
     arguments are :class:`RNN`'s (without ``nonlinearity``) plus ``reset_after`` (``False``:
     Cho et al.'s original candidate :math:`\tanh(W_{in} x + b_{in} + W_{hn}(r \odot h) + b_{hn})`)
     and ``fused``: with ``reset_after=True`` a step is by default one primitive,
-    :class:`~tinygrad_rnn.ops.GRUStep` (gradient written out by hand; the same numbers as the
+    :class:`~tinygrad_rnn.fused.GRUStep` (gradient written out by hand; the same numbers as the
     op-by-op path, which ``fused=False`` keeps for drawing the gates).
 
     Returns from a call ``gru(x, h_0=None)``: ``(output, h_n)``, output (T, N, D*H) and h_n
@@ -354,10 +353,10 @@ class GRU(RecurrentLayer):
         self.pool = ArrayPool(keep=10 * self.num_layers * len(self.suffixes))
 
     def unroll(self, x: Tensor, state: tuple, k: int, suffix: str) -> tuple:
-        """One layer, one direction; fused: one :class:`~tinygrad_rnn.ops.GRUStep` per step.
+        """One layer, one direction; fused: one :class:`~tinygrad_rnn.fused.GRUStep` per step.
 
         Only PyTorch's form (``reset_after=True``) has a fused step; the steps of the layer
-        share their arrays (:class:`~tinygrad_rnn.ops.fused.GRUSequence`).
+        share their arrays (:class:`~tinygrad_rnn.fused.GRUSequence`).
         """
         if not self.fused:
             return super().unroll(x, state, k, suffix)

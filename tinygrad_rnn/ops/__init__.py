@@ -1,12 +1,11 @@
 """The primitives: every differentiable operation of the engine is one :class:`Op` here.
 
 Composite functions (softmax, losses, cells) are built from these and never define gradients
-of their own. ``PRIMITIVES`` lists them all; the test suite checks each one's gradient.
+of their own. ``PRIMITIVES`` lists them all; the test suite checks each one's gradient. Fused
+operations (a whole LSTM or GRU step, softmax cross-entropy) live in :mod:`tinygrad_rnn.fused`.
 """
 from .base import BinaryOp, Op, ScalarOp, UnaryOp
 from .binary import Add, Div, Maximum, Mul, Pow, Sub, Where
-from .fused import GRUStep, LSTMOutput, LSTMStep
-from .loss import CrossEntropy
 from .matmul import MatMul
 from .movement import Concat, Index, Reshape, Stack, Transpose
 from .reduce import Max, Mean, Sum
@@ -16,6 +15,6 @@ from .unary import Abs, Cast, Clip, Exp, Log, Neg, Relu, Sigmoid, Sqrt, Tanh, To
 PRIMITIVES = (Add, Sub, Mul, Div, Pow, Maximum, Where, AddScalar, RSubScalar, MulScalar,
               DivScalar, RDivScalar, PowScalar, RPowScalar, MatMul, Neg, Exp, Log, Tanh, Sigmoid,
               Relu, Abs, Sqrt, Clip, Cast, ToDevice, Sum, Mean, Max, Reshape, Transpose, Index,
-              Concat, Stack, LSTMStep, LSTMOutput, GRUStep, CrossEntropy)
+              Concat, Stack)
 
 __all__ = ["Op", "UnaryOp", "BinaryOp", "ScalarOp", "PRIMITIVES"] + [op.__name__ for op in PRIMITIVES]

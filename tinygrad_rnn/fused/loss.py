@@ -8,7 +8,7 @@ of eight, two passes over the logits forward and two backward. The tests prove t
 from __future__ import annotations
 
 from ..backend import get_array_module
-from .base import Op
+from ..ops.base import Op
 
 
 class CrossEntropy(Op):

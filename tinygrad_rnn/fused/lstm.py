@@ -1,0 +1,252 @@
+"""The fused LSTM step: :class:`LSTMStep`, its :class:`LSTMSequence` and :class:`LSTMOutput`."""
+from __future__ import annotations
+
+from ..autograd import state
+from ..backend import constant, get_array_module
+from ..ops.base import Op
+from .sequence import FusedStep, StepSequence
+
+_activations: dict = {}
+
+
+def gate_activation(xp, N: int, H: int, dtype) -> tuple:
+    """``(a, d)``, each (N, 4H): ``a tanh(a z) + d`` is sigmoid on i, f, o and tanh on g (cached).
+
+    One row per batch row: a same-shape product costs NumPy a third of a broadcast one.
+    """
+    key = (xp.__name__, N, H, dtype)
+    if key not in _activations:
+        if len(_activations) >= 32:  # many batch sizes: start afresh rather than grow
+            _activations.clear()
+        a = xp.full((N, 4 * H), 0.5, dtype=dtype)
+        d = xp.full((N, 4 * H), 0.5, dtype=dtype)
+        a[:, 2 * H:3 * H], d[:, 2 * H:3 * H] = 1, 0
+        _activations[key] = (a, d)
+    return _activations[key]
+
+
+class LSTMSequence(StepSequence):
+    r"""The arrays that the :class:`LSTMStep` ops of one layer and direction share.
+
+    Row r of ``gates`` (T, N, 4H) and ``tanh_c`` (T, N, H) holds step t's gate activations and
+    tanh(c'). ``states`` (2, T + 1, N, H) holds every h (``states[0]``) and c (``states[1]``):
+    the pair the sequence starts from and each step's output (a step returns the view
+    ``states[:, k]``), so the layer's output h_1..h_T is one contiguous block
+    (:class:`LSTMOutput`).
+
+    In the backward pass each step writes its gate gradient into row r of ``dz`` (T, N, 4H);
+    the step that runs backward last then returns the gradients that all steps share, each
+    summed over time in one go: of ``zx`` (``dz`` itself), of ``w``
+    (:math:`\sum_t h_{t-1}^T \bar z_t`, one matrix product over all steps, as the hand-written
+    BPTT of ``numpy_bptt.py`` does) and of ``b``. This is arithmetic saved, not a different
+    gradient: the sum over steps is the one the engine would add up step by step.
+
+    A layer makes one per call (``LSTM(..., fused=True)``); a step applied on its own makes a
+    sequence of one step.
+    """
+
+    block_bytes = 2**20  # gate derivatives are computed for blocks of rows of about this size
+    forward_only = ("w_scaled", "scratch")
+    backward_only = ("gates", "tanh_c", "dz", "dc_dh", "f", "dc")
+
+    def allocate(self, xp, hc) -> None:
+        _, N, H = hc.shape
+        self.xp, self.H = xp, H
+        self.gates = self.new(xp, "gates", (self.steps, N, 4 * H), hc.dtype)
+        self.tanh_c = self.new(xp, "tanh_c", (self.steps, N, H), hc.dtype)
+        self.states = self.new(xp, "states", (2, self.steps + 1, N, H), hc.dtype)
+        self.block = max(1, self.block_bytes // self.gates[0].nbytes)  # rows per block
+
+    def view(self, slot: int):
+        return self.states[:, slot]
+
+    def view_h(self, lo: int, hi: int):
+        return self.states[0, lo:hi]
+
+    def prepare(self, zx, w, b) -> None:
+        """Before the first step: ``w * scale``; the inputs are scaled block by block (``inputs``).
+
+        Sigmoid is computed as ``0.5 tanh(0.5 z) + 0.5``; scaling the inputs of the gates in
+        advance, many steps at a time, saves each step three passes over its gates.
+        """
+        xp = get_array_module(self.gates)
+        self.zx, self.w, self.b = zx, w, b
+        _, N, H4 = self.gates.shape
+        self.scale, self.offset = gate_activation(xp, N, H4 // 4, self.gates.dtype)
+        self.w_scaled = self.new(xp, "w_scaled", w.shape, self.gates.dtype)
+        xp.multiply(w, self.scale[0], out=self.w_scaled)
+        self.scratch = self.new(xp, "scratch", (N, H4), self.gates.dtype)
+        self.scaled = self.first_row if self.reverse else 0  # rows whose inputs are ready: none
+
+    def inputs(self, r: int) -> None:
+        """Row ``r`` and the next rows of ``gates``: ``(zx[t] + b) * scale``, a block at a time.
+
+        Called when row ``r`` is not ready yet (``self.scaled``: the first row that is not).
+        """
+        if self.reverse:                        # rows above self.scaled are ready
+            a, b = max(0, r + 1 - self.block), r + 1
+            self.scaled = a - 1
+        else:                                   # rows below self.scaled are ready
+            a, b = r, min(self.steps, r + self.block)
+            self.scaled = b
+        xp, rows = get_array_module(self.gates), self.gates[a:b]
+        zx = self.zx[self.first + a:self.first + b]
+        if self.b is None:
+            xp.multiply(zx, self.scale, out=rows)
+        else:
+            xp.add(zx, self.b, out=rows)
+            rows *= self.scale
+
+    def begin(self, r: int) -> tuple:
+        """Rows ``(a, b)`` the current backward pass reaches, for row ``r`` running now.
+
+        Before a step's backward, row r of ``dz`` must hold its gate derivatives (what the
+        upstream gradients will be multiplied by) and ``dc_dh`` row r o (1 - tanh^2 c'): they are
+        computed for a block of rows at once (all of a small model's steps, about 1 MB of gates
+        at a time for a large one, so that the rows are still in the cache when their steps use
+        them).
+        """
+        if self.pass_id != state.backward_pass:
+            self.new_pass(r)
+        if self.reverse:
+            if r >= self.ready:
+                end = min(self.steps, r + self.block)
+                self.derivatives(r, end)
+                self.ready = end
+            return self.reached, self.steps
+        if r < self.ready:
+            begin = max(0, r + 1 - self.block)
+            self.derivatives(begin, r + 1)
+            self.ready = begin
+        return 0, self.reached + 1
+
+    def new_pass(self, r: int) -> None:
+        super().new_pass(r)
+        self.ready = r if self.reverse else r + 1  # rows with derivatives: none yet
+
+    def derivatives(self, a: int, b: int) -> None:
+        """Rows a..b-1 of ``dz``: the gates' derivatives times what multiplies each gate."""
+        xp = get_array_module(self.gates)
+        if self.dz is None:
+            self.dz = self.new(xp, "dz", self.gates.shape, self.gates.dtype)
+            self.dc_dh = self.new(xp, "dc_dh", self.tanh_c.shape, self.gates.dtype)
+            self.f = self.new(xp, "f", self.tanh_c.shape, self.gates.dtype)
+            self.dc = self.new(xp, "dc", self.tanh_c.shape[1:], self.gates.dtype)  # scratch
+        s, tc, d, dc_dh = self.gates[a:b], self.tanh_c[a:b], self.dz[a:b], self.dc_dh[a:b]
+        H = tc.shape[-1]
+        into = self.slots(a)[0]
+        c = self.states[1, into:into + b - a]       # each step's previous c
+        one = constant(1, s)
+        xp.subtract(one, s, out=d)                  # sigma'(z) = s (1 - s) for i, f and o,
+        d *= s
+        gates, s4 = d.reshape(*d.shape[:2], 4, H), s.reshape(*s.shape[:2], 4, H)
+        g = s4[:, :, 2]
+        xp.multiply(g, g, out=gates[:, :, 2])       # tanh'(z) = 1 - g^2 for g,
+        xp.subtract(one, gates[:, :, 2], out=gates[:, :, 2])
+        gates[:, :, 0] *= g                         # times what multiplies each gate:
+        gates[:, :, 1] *= c                         #   c' = f c + i g,  h' = o tanh(c')
+        gates[:, :, 2] *= s4[:, :, 0]
+        gates[:, :, 3] *= tc
+        xp.multiply(tc, tc, out=dc_dh)              # dc'/dh' = o (1 - tanh^2 c')
+        xp.subtract(one, dc_dh, out=dc_dh)
+        dc_dh *= s4[:, :, 3]
+        self.f[a:b] = s4[:, :, 1]                   # f in one block: a step's dc f reads it whole
+
+
+class LSTMStep(FusedStep):
+    r"""[h', c'] of LSTM step ``t``, in PyTorch's gate order i, f, g, o.
+
+    Inputs: ``zx`` (T, N, 4H), the input projections :math:`W_{ih} x` of the whole sequence (this
+    step reads ``zx[t]``); ``hc`` (2, N, H), the previous h and c stacked; ``w`` (H, 4H), the
+    transposed recurrent weights :math:`W_{hh}^T`; optionally ``b`` (4H,), both biases summed.
+    ``seq``: the :class:`LSTMSequence` this step belongs to (a layer passes one; by default a
+    step is a sequence of its own).
+
+    Forward: :math:`z = z_x[t] + h w + b`; :math:`i, f, o = \sigma(z_i), \sigma(z_f), \sigma(z_o)`,
+    :math:`g = \tanh(z_g)`, :math:`c' = f c + i g`, :math:`h' = o \tanh(c')`; the output is
+    ``[h', c']`` (2, N, H).
+
+    Backward, from :math:`(\bar h', \bar c')`:
+    :math:`\bar c = \bar c' + \bar h' o (1 - \tanh^2 c')`,
+    :math:`\bar z = [\bar c g\, i(1-i),\ \bar c c\, f(1-f),\ \bar c i (1-g^2),\
+    \bar h' \tanh c'\, o(1-o)]`; then :math:`\bar{hc} = [\bar z w^T,\ \bar c f]`,
+    :math:`\bar z_x[t] = \bar z`, :math:`\bar w = h^T \bar z`, :math:`\bar b = \sum_n \bar z`.
+    The last three are summed over the steps of the sequence and returned once, by the step
+    that runs backward last (see :class:`LSTMSequence`); the other steps return ``None`` for
+    ``zx``, ``w`` and ``b``.
+    """
+
+    def forward(self, zx, hc, w, b=None, t=0, seq=None):
+        if seq is None:
+            seq = LSTMSequence(1, first=t)
+        r, hc, out = seq.start(t, hc)
+        if r == seq.first_row:
+            seq.prepare(zx, w, b)
+        elif zx is not seq.zx or w is not seq.w or b is not seq.b:
+            raise ValueError("the steps of one LSTMSequence must share zx, w and b")
+        if (r <= seq.scaled) if seq.reverse else (r >= seq.scaled):
+            seq.inputs(r)                         # the next block of scaled inputs
+        xp, H = seq.xp, seq.H
+        h, c = hc
+        s, scaled = seq.gates[r], seq.scratch     # s holds (zx[t] + b) * scale (seq.inputs)
+        xp.dot(h, seq.w_scaled, out=scaled)       # dot: a little less overhead than matmul
+        s += scaled
+        xp.tanh(s, out=s)                         # i, f, o: sigmoid; g: tanh; in place
+        s *= seq.scale
+        s += seq.offset
+        i, f, g, o = s[:, :H], s[:, H:2 * H], s[:, 2 * H:3 * H], s[:, 3 * H:]
+        h_new, c_new = out
+        tc = seq.tanh_c[r]
+        xp.multiply(f, c, out=c_new)
+        xp.multiply(i, g, out=tc)                 # tc is scratch space until tanh(c') lands
+        c_new += tc
+        xp.tanh(c_new, out=tc)
+        xp.multiply(o, tc, out=h_new)
+        self.keep(seq, r, zx.shape, w)
+        return out
+
+    def backward(self, grad):
+        a, b = self.begin()
+        seq, r = self.seq, self.r
+        s, dz = seq.gates[r], seq.dz[r]             # dz holds the derivatives (seq.begin)
+        xp = get_array_module(s)
+        N, H = s.shape[0], s.shape[1] // 4
+        dh = grad[0]
+        dc = xp.multiply(dh, seq.dc_dh[r], out=seq.dc)
+        dc += grad[1]
+        gates = dz.reshape(N, 4, H)                 # a view: gates[:, k] is gate k's slice
+        gates[:, :3] *= dc[:, None, :]
+        gates[:, 3] *= dh
+        grads = [None, None, None, None] if len(self.needs) == 4 else [None, None, None]
+        if self.needs[1]:
+            grads[1] = dhc = xp.empty((2, N, H), dtype=s.dtype)
+            xp.dot(dz, self.saved[0].T, out=dhc[0])
+            xp.multiply(dc, seq.f[r], out=dhc[1])
+        return self.sums(grads, seq.dz, a, b)
+
+
+class LSTMOutput(Op):
+    """The h of each ``[h, c]`` (2, N, H) of a sequence, stacked over time: (T, N, H).
+
+    Inputs: the T states in time order; ``seq``: the :class:`LSTMSequence` that made them, if
+    any. Their h already lie one after the other in ``seq.states[0]``, so the output is a view
+    of that block (no copy); without ``seq`` the h are copied. Backward: state t gets
+    ``[g[t], 0]``.
+    """
+
+    def forward(self, *hcs, seq=None):
+        xp = get_array_module(hcs[0])
+        ran = seq.outputs[::-1] if seq is not None and seq.reverse else \
+            (seq.outputs if seq is not None else ())
+        if len(ran) == len(hcs) and all(a is b for a, b in zip(ran, hcs)):
+            return seq.states[0, :-1] if seq.reverse else seq.states[0, 1:]
+        return xp.stack([hc[0] for hc in hcs])
+
+    fresh_grads = True  # each state's gradient is its own slice of a new array
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        grads = xp.empty((2, *g.shape), dtype=g.dtype)
+        grads[0] = g
+        grads[1] = 0
+        return [grads[:, t] for t in range(g.shape[0])]

@@ -1,0 +1,192 @@
+"""What every fused recurrent step shares: its sequence (:class:`StepSequence`) and the op
+base :class:`FusedStep`."""
+from __future__ import annotations
+
+import weakref
+
+from ..autograd import Scatter, state
+from ..backend import get_array_module
+from ..ops.base import Op, check_forward, op_error
+from ..tensor import Tensor, recorded
+from .pool import ArrayPool, _give_back
+
+
+class StepSequence:
+    """What the fused steps of one layer and direction share: order, arrays, backward passes.
+
+    Steps ``first .. first + steps - 1`` run in order (backwards in time when ``reverse``); step
+    t uses row ``r = t - first`` of the sequence's arrays, and its state is slot ``r`` (input)
+    and ``r + 1`` (output) of ``states``, one more slot than steps (the other way round when
+    ``reverse``). A subclass makes the arrays (``allocate``) and says how a slot of ``states``
+    is viewed (``view``). Arrays come from the layer's :class:`ArrayPool` when there is one, and
+    go back to it when the passes are done with them or the sequence is forgotten.
+
+    In the backward pass the step that runs last (the first one forward, ``first_row``) returns
+    the gradients that all steps share, summed over the steps the pass reached: a pass that
+    starts in the middle of the sequence reaches fewer of them, and ``state.backward_pass`` tells
+    one pass from the next.
+    """
+
+    forward_only: tuple = ()   # names of arrays given back after the last step forward
+    backward_only: tuple = ()  # names of arrays given back after the last step backward
+
+    def __init__(self, steps: int, reverse: bool = False, first: int = 0,
+                 pool: ArrayPool | None = None):
+        self.steps, self.reverse, self.first, self.pool = steps, reverse, first, pool
+        self.arrays: dict = {}         # what goes back to the pool when this sequence dies
+        for name in self.forward_only + self.backward_only:
+            setattr(self, name, None)  # made by allocate() or when first needed
+        self.outputs = []              # the arrays the steps returned, in the order they ran
+        self.states = None
+        self.pass_id = None            # the backward pass now running through the steps
+        self.reached = 0               # its first row (the latest step it reached)
+        self.first_row = steps - 1 if reverse else 0  # runs first forward, last backward
+
+    def slots(self, r: int) -> tuple:
+        """Indices into ``states`` of the state that step row ``r`` reads and writes."""
+        return (r + 1, r) if self.reverse else (r, r + 1)
+
+    def start(self, t: int, state):
+        """Row and state views of step ``t`` (steps come in order); copies a new ``state`` in."""
+        outputs = self.outputs
+        taken, r = len(outputs), t - self.first
+        if taken >= self.steps or r != (self.steps - 1 - taken if self.reverse else taken):
+            order = self.steps - 1 - taken if self.reverse else taken
+            raise ValueError(f"step t={t} is out of order in its sequence (expected "
+                             f"t={self.first + order} of steps {self.first}.."
+                             f"{self.first + self.steps - 1}, "
+                             f"{'backwards' if self.reverse else 'forwards'})")
+        if self.states is None:
+            self.allocate(get_array_module(state), state)
+            if self.pool is not None:
+                weakref.finalize(self, _give_back, self.pool, self.arrays)
+        into, out = (r + 1, r) if self.reverse else (r, r + 1)  # self.slots(r), inlined
+        if not (taken and state is outputs[-1]):  # not the previous step's output: copy in
+            self.view(into)[...] = state
+            state = self.view(into)
+        out = self.view(out)
+        outputs.append(out)
+        return r, state, out
+
+    def allocate(self, xp, state) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def view(self, slot: int):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def new(self, xp, name: str, shape: tuple, dtype):
+        """An array for this sequence, from the pool when there is one."""
+        a = xp.empty(shape, dtype=dtype) if self.pool is None else self.pool.take(xp, shape, dtype)
+        self.arrays[name] = a
+        return a
+
+    def give_back(self, names: tuple) -> None:
+        """Return the arrays ``names`` to the pool and forget them here."""
+        released = [self.arrays.pop(name, None) for name in names]
+        if self.pool is not None:
+            self.pool.give(released)
+        for name in names:
+            setattr(self, name, None)
+
+    def forward_done(self) -> None:
+        """After the last step forward: give back what only the forward pass needed."""
+        self.give_back(self.forward_only)
+
+    def release(self) -> None:
+        """Give back the arrays only backward needs (the states stay: the outputs view them)."""
+        self.give_back(self.backward_only)
+
+    def begin(self, r: int) -> tuple:
+        """Rows ``(a, b)`` the current backward pass reaches, for row ``r`` running now."""
+        if self.pass_id != state.backward_pass:  # the first step of a new pass is its latest
+            self.new_pass(r)
+        return (self.reached, self.steps) if self.reverse else (0, self.reached + 1)
+
+    def new_pass(self, r: int) -> None:
+        """Called when row ``r`` starts a new backward pass."""
+        self.pass_id, self.reached = state.backward_pass, r
+
+    def zx_grad(self, dz, a: int, b: int, zx_shape: tuple):
+        """The input projections' gradient: ``dz`` (T, N, ·), zero outside rows a..b-1."""
+        dz[:a] = 0
+        dz[b:] = 0
+        if (self.first, self.steps) == (0, zx_shape[0]):
+            return dz
+        return Scatter(zx_shape, slice(self.first, self.first + self.steps), dz, advanced=False)
+
+    def previous_h(self, a: int, b: int, H: int):
+        """The h each of the steps a..b-1 started from, as one (rows * N, H) matrix."""
+        into = self.slots(a)[0]
+        return self.view_h(into, into + b - a).reshape(-1, H)
+
+    def view_h(self, lo: int, hi: int):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class FusedStep(Op):
+    """A fused recurrent step: ``apply(zx, state, w, b=None, t=..., seq=...)``.
+
+    The same as :meth:`Op.apply`, written out for these four inputs and two settings: a layer
+    calls it at every time step.
+    """
+
+    fresh_grads = (1, 2, 3)  # not zx's: it is the sequence's own array
+
+    @classmethod
+    def apply(cls, zx, h, w, b=None, t: int = 0, seq=None):
+        inputs = (zx, h, w) if b is None else (zx, h, w, b)
+        kind = zx.data.__class__
+        if (h.data.__class__ is not kind or w.data.__class__ is not kind
+                or (b is not None and b.data.__class__ is not kind)) \
+                and len({x.device for x in inputs}) > 1:
+            raise op_error(cls, inputs, None)
+        op = cls()
+        try:
+            out = op.forward(zx.data, h.data, w.data, None if b is None else b.data, t, seq)
+        except Exception as e:
+            raise op_error(cls, inputs, e) from e
+        # which inputs get a gradient, fixed here (as torch fixes it when it records the graph):
+        # the engine need not ask at every step
+        op.needs = needs = [zx.requires_grad, h.requires_grad, w.requires_grad] if b is None \
+            else [zx.requires_grad, h.requires_grad, w.requires_grad, b.requires_grad]
+        y = recorded(out, op, inputs) if state.grad_enabled and True in needs else Tensor(out)
+        if state.anomaly:
+            check_forward(y, op, inputs)
+        return y
+
+    def keep(self, seq, r: int, zx_shape: tuple, w) -> None:
+        """At the end of ``forward``: remember the step; after the last one, tidy the sequence."""
+        self.seq, self.r, self.zx_shape, self.saved = seq, r, zx_shape, (w,)
+        if len(seq.outputs) == seq.steps:
+            seq.forward_done()
+
+    def begin(self) -> tuple:
+        """At the start of ``backward``: rows ``(a, b)``, the rows a..b-1 reached by the pass."""
+        seq = self.seq
+        if seq.gates is None:
+            raise RuntimeError(f"backward(): the arrays of this {type(seq).__name__} were freed "
+                               "by an earlier backward(); pass retain_graph=True to keep them")
+        return seq.begin(self.r)
+
+    def sums(self, grads: list, rows, a: int, b: int) -> list:
+        """In the step that runs backward last, the gradients of ``zx``, ``w`` and ``b``.
+
+        ``rows`` (T, N, ·) holds every step's gradient of its recurrent pre-activations; the
+        sums run over the rows a..b-1 that this backward pass reached. Other steps return
+        ``grads`` as they are.
+        """
+        seq, needs = self.seq, self.needs
+        if self.r == seq.first_row:
+            flat = rows[a:b].reshape(-1, rows.shape[-1])
+            if needs[0]:
+                grads[0] = seq.zx_grad(seq.dz, a, b, self.zx_shape)
+            if needs[2]:
+                grads[2] = seq.previous_h(a, b, self.saved[0].shape[0]).T @ flat
+            if len(needs) == 4 and needs[3]:
+                grads[3] = flat.sum(axis=0)
+        return grads
+
+    def free(self) -> None:
+        super().free()
+        if self.r == self.seq.first_row:
+            self.seq.release()

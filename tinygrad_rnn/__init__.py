@@ -5,8 +5,10 @@ the op that made it; ``backward()`` runs reverse-mode automatic differentiation 
 """
 import numpy as _np
 
+# isort: off
 from .tensor import Tensor  # first: tensor and ops import each other, and ops need Tensor defined
-from . import cuda, fused, graph, nn, ops, optim, viz  # noqa: I001
+# isort: on
+from . import cuda, fused, graph, nn, ops, optim, viz
 from .autograd import (
     AnomalyError,
     detect_anomaly,
@@ -59,6 +61,7 @@ __all__ = [
     "float32",
     "float64",
     "full",
+    "fused",
     "grad",
     "gradcheck",
     "graph",
@@ -77,7 +80,8 @@ __all__ = [
     "rand",
     "randn",
     "save",
-    "scope", "set_grad_enabled",
+    "scope",
+    "set_grad_enabled",
     "stack",
     "tensor",
     "uniform",

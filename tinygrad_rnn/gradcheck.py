@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .autograd import grad as autograd_grad
 from .autograd import no_grad
 from .backend import to_numpy
 from .tensor import Tensor
+from .tensor import grad as autograd_grad
 
 
 class GradcheckError(AssertionError):

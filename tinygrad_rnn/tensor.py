@@ -208,7 +208,9 @@ class Tensor:
             grad: the upstream gradient, needed when this tensor is not a scalar.
             retain_graph: keep the arrays the ops saved, so that backward can run again.
         """
-        run_backward(self, self.initial_grad(grad), retain_graph=retain_graph)
+        grads = run_backward(self, self.initial_grad(grad), retain_graph=retain_graph)
+        for t, g in grads.items():  # leaves that require grad, and tensors that retain_grad()
+            t.grad = Tensor(g) if t.grad is None else Tensor(t.grad.data + g)
 
     def retain_grad(self) -> Tensor:
         """Keep the gradient of this non-leaf tensor in ``.grad`` after ``backward()``."""
@@ -364,28 +366,23 @@ class Tensor:
         return self.split(max(1, -(-length // n)), axis)
 
 
-def recorded(data, op, parents: tuple) -> Tensor:
-    """``Tensor(data, True, op, parents)``, made without the ``__init__`` call.
+def grad(outputs: Tensor, inputs, grad_outputs=None, retain_graph: bool = False) -> tuple:
+    """Gradients of ``outputs`` with respect to ``inputs``, without touching any ``.grad``.
 
-    ``Op.apply`` makes one per recorded op; calling ``__init__`` through the type costs about as
-    much as setting all the fields, so they are set here directly (the same fields, in the same
-    way).
+    Args:
+        outputs: a tensor (scalar unless ``grad_outputs`` is given).
+        inputs: a tensor or a sequence of tensors anywhere in the graph of ``outputs``.
+        grad_outputs: the upstream gradient (tensor or array) shaped like ``outputs``.
+        retain_graph: keep the saved arrays so that backward can run again.
+
+    Returns:
+        A tuple of tensors (``None`` where ``outputs`` does not depend on an input), as
+        ``torch.autograd.grad``.
     """
-    t = new_tensor(Tensor)
-    t.data = data
-    t.grad = None
-    t.requires_grad = True
-    t.op = op
-    t.parents = parents
-    t.name = None
-    t.scope = state.scope
-    t.retains_grad = False
-    t.seq = next_seq()
-    return t
-
-
-new_tensor = Tensor.__new__
-next_seq = creation_numbers.__next__
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    found = run_backward(outputs, outputs.initial_grad(grad_outputs), retain_graph=retain_graph,
+                         keep=frozenset(inputs))
+    return tuple(Tensor(found[t]) if t in found else None for t in inputs)
 
 
 def normalize_axis(axis, ndim: int):
@@ -421,13 +418,11 @@ def binary_operator(tensor_op, scalar_op, *, reflected=False, negate=False, true
         x = self.astype(np.float32) if true_divide and self.data.dtype.kind not in "fc" else self
         if isinstance(other, Tensor):  # the common cases first: they run at every op
             return tensor_op.apply(other, x) if reflected else tensor_op.apply(x, other)
-        if other.__class__ is float and x.data.dtype.kind in "fc":
-            return scalar_op.apply(x, -other if negate else other)
         x, c = x.with_scalar(other)
         if c is None:
             y = x.lift(other)
             return tensor_op.apply(y, x) if reflected else tensor_op.apply(x, y)
-        return scalar_op.apply(x, -c if negate else c)
+        return scalar_op.apply(x, c=-c if negate else c)
 
     return operator
 

@@ -133,11 +133,10 @@ class RecurrentLayer(Module):
         """
         T, outer = x_proj.shape[0], grad_state.scope
         states = [None] * T
-        w, b = weights if len(weights) == 2 else (weights[0], None)
         try:  # what ``with scope(name, f"t{t}")`` does at every step, without its call overhead
             for t in (range(T - 1, -1, -1) if seq.reverse else range(T)):
                 grad_state.scope = outer + (name, f"t{t}")
-                state = states[t] = op.apply(x_proj, state, w, b, t, seq)
+                state = states[t] = op.apply(x_proj, state, *weights, t=t, seq=seq)
         finally:
             grad_state.scope = outer
         return states, state

@@ -19,9 +19,9 @@ import weakref
 from typing import Self
 
 from .. import backend
-from ..autograd import grad, state
+from ..autograd import state
 from ..graph import Graph
-from ..tensor import Tensor
+from ..tensor import Tensor, grad
 
 #: The latest recorded norm of every tensor still alive, from any ``record_grads`` block.
 RECORDED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

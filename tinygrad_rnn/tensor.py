@@ -29,6 +29,8 @@ class Tensor:
         scope: the names pushed by ``tg.scope`` and module calls when it was made.
         seq: its creation number; a tensor is always newer than its parents, so the backward
             pass visits tensors newest first.
+        version: ``[n]``, the number of in-place changes of the data (an optimiser step), shared
+            by a tensor and its views; backward refuses an op whose saved input has changed.
     """
 
     __slots__ = (
@@ -42,6 +44,7 @@ class Tensor:
         "retains_grad",
         "scope",
         "seq",
+        "version",
     )
     __array_ufunc__ = None  # NumPy defers to our reflected operators: ndarray + Tensor -> Tensor
 
@@ -56,6 +59,7 @@ class Tensor:
         self.scope = state.scope
         self.retains_grad = False
         self.seq = next(creation_numbers)
+        self.version = [0]
 
     def __setstate__(self, state) -> None:
         """Restore a copied or unpickled tensor (``copy``, ``pickle``) with a new ``seq``.
@@ -174,7 +178,9 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """A new leaf sharing this tensor's data, cut from the graph (as ``torch.detach``)."""
-        return Tensor(self.data, name=self.name)
+        t = Tensor(self.data, name=self.name)
+        t.version = self.version  # the same array: an in-place change shows in both (as torch)
+        return t
 
     def astype(self, dtype) -> Tensor:
         """This tensor converted to ``dtype``; the gradient is converted back."""

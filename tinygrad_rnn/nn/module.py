@@ -111,6 +111,7 @@ class Module:
                 raise ValueError(f"load_state_dict() for {type(self).__name__}: {name} has shape "
                                  f"{value.shape} in the state dict but {p.shape} in the model")
             p.data[...] = backend.to_device(value.astype(p.dtype, copy=False), p.device)
+            p.version[0] += 1
 
     def to(self, device: str | None = None, dtype=None) -> Module:
         """Move and/or convert every parameter in place (the same Parameter objects)."""

@@ -3,6 +3,8 @@
 Where torch has the behaviour (indices, creation) the test asks torch; otherwise it asserts the
 exact error, which names the function, the argument and what was expected.
 """
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -71,3 +73,124 @@ def test_scatter_add_names_an_index_out_of_range():
     with pytest.raises(IndexError, match=r"index -6 .* size 5"):
         backend.scatter_add(np, target, np.array([-6, 1]), np.ones((2, 2)))
     assert not target.any()   # nothing was added before the error
+
+
+# ---- creation: what torch accepts is accepted, the rest is refused by name ----------------------
+def shape_or_error(make, *args):
+    try:
+        return tuple(make(*args).shape)
+    except (TypeError, ValueError, RuntimeError) as e:
+        return type(e)
+
+
+@pytest.mark.parametrize("name", ["zeros", "ones", "randn", "rand"])
+@pytest.mark.parametrize("args", [(0,), (2, 0), ((),), ([2, 3],), (np.int64(2), np.int32(3)),
+                                  (np.array(2),)], ids=repr)
+def test_sizes_torch_accepts_are_accepted(name, args):
+    assert shape_or_error(getattr(tg, name), *args) == shape_or_error(getattr(torch, name), *args)
+
+
+@pytest.mark.parametrize("name", ["zeros", "ones", "randn", "rand"])
+@pytest.mark.parametrize("size", [2.5, True, np.bool_(True), np.float64(2), "3", None])
+def test_sizes_must_be_integers(name, size):
+    assert shape_or_error(getattr(torch, name), size) is TypeError
+    with pytest.raises(TypeError, match=rf"{name}\(\): sizes must be integers, got "
+                                        rf"{re.escape(repr(size))}"):
+        getattr(tg, name)(size)
+    with pytest.raises(TypeError, match=rf"{name}\(\): sizes must be integers"):
+        getattr(tg, name)((2, size))
+
+
+@pytest.mark.parametrize("name", ["zeros", "ones", "randn", "rand"])
+def test_negative_sizes_are_refused(name):
+    assert shape_or_error(getattr(torch, name), 2, -1) is RuntimeError
+    with pytest.raises(ValueError, match=rf"{name}\(\): size \(2, -1\) has a negative dimension"):
+        getattr(tg, name)(2, -1)
+
+
+def test_full_uniform_and_eye_check_their_sizes():
+    with pytest.raises(TypeError, match=r"full\(\): sizes must be integers, got 2.5"):
+        tg.full((2.5,), 1.0)
+    with pytest.raises(ValueError, match=r"full\(\): size \(-1,\) has a negative dimension"):
+        tg.full(-1, 1.0)
+    with pytest.raises(ValueError, match=r"uniform\(\): size \(3, -2\)"):
+        tg.uniform((3, -2), 0.0, 1.0)
+    assert tg.eye(0).shape == tuple(torch.eye(0).shape) == (0, 0)
+    with pytest.raises(ValueError, match=r"eye\(\): n must be non-negative, got -1"):
+        tg.eye(-1)
+    with pytest.raises(ValueError, match=r"eye\(\): m must be non-negative, got -1"):
+        tg.eye(2, -1)
+    with pytest.raises(TypeError, match=r"eye\(\): n must be an integer, got 2.5"):
+        tg.eye(2.5)
+
+
+@pytest.mark.parametrize("args", [(0, 1, 0), (0.0, 1.0, 0.0), (0, 5, -1), (5, 0, 1),
+                                  (0, float("inf")), (0, float("nan")), (float("nan"),)])
+def test_arange_refuses_what_torch_refuses(args):
+    assert shape_or_error(torch.arange, *args) is RuntimeError
+    with pytest.raises(ValueError, match=r"arange\(\): "):
+        tg.arange(*args)
+
+
+def test_arange_messages():
+    with pytest.raises(ValueError, match=r"arange\(\): step must be nonzero"):
+        tg.arange(0, 1, 0)
+    with pytest.raises(ValueError, match=r"arange\(\): end 5 and start 0 are inconsistent with "
+                                         r"step -1"):
+        tg.arange(0, 5, -1)
+    with pytest.raises(ValueError, match=r"arange\(\): start, end and step must be finite"):
+        tg.arange(0, float("inf"))
+    for args in [(5, 0, -1), (0, 0), (3,), (0.0, 1.0, 0.25), (np.int64(4),)]:
+        np.testing.assert_array_equal(tg.arange(*args).numpy(), torch.arange(*args).numpy())
+
+
+@pytest.mark.parametrize("data", [["a", "b"], np.array(["a"]), b"ab", [b"x"],
+                                  np.array([1], dtype=object), np.array([None]),
+                                  np.datetime64(1, "D"), np.zeros(2, dtype=[("a", "f4")])],
+                         ids=repr)
+def test_tensor_refuses_non_numeric_data(data):
+    assert shape_or_error(torch.tensor, data) in (TypeError, ValueError)
+    dtype = np.asarray(data).dtype
+    with pytest.raises(TypeError, match=rf"tensor\(\): .*dtype {re.escape(str(dtype))}.*numbers or booleans"):
+        tg.tensor(data)
+
+
+@pytest.mark.parametrize("make", [lambda: tg.zeros(2, dtype=object), lambda: tg.ones(2, dtype=str),
+                                  lambda: tg.tensor([1, 2], dtype=str),
+                                  lambda: tg.arange(3, dtype="datetime64[D]")])
+def test_non_numeric_dtypes_are_refused(make):
+    with pytest.raises(TypeError, match=r"\(\): .*dtype .*numbers or booleans"):
+        make()
+
+
+def test_numeric_data_of_every_kind_is_accepted():
+    for data in ([True, False], [1, 2], np.array([1, 2], np.uint8), [1.5], [1 + 2j]):
+        assert tg.tensor(data).dtype == np.asarray(data).dtype or \
+            tg.tensor(data).dtype == np.float32
+
+
+@pytest.mark.parametrize("layer, args, argument", [
+    (tg.nn.Linear, (-1, 2), "in_features"), (tg.nn.Linear, (2, -3), "out_features"),
+    (tg.nn.Embedding, (-1, 2), "num_embeddings"), (tg.nn.Embedding, (2, -1), "embedding_dim"),
+])
+def test_layers_refuse_negative_sizes(layer, args, argument):
+    assert shape_or_error(getattr(torch.nn, layer.__name__), *args) is RuntimeError
+    with pytest.raises(ValueError, match=rf"{layer.__name__}\(\): {argument} must be "
+                                         r"non-negative, got -\d"):
+        layer(*args)
+
+
+@pytest.mark.parametrize("layer, args, argument", [
+    (tg.nn.Linear, (2.5, 2), "in_features"), (tg.nn.Linear, (2, True), "out_features"),
+    (tg.nn.Embedding, ("4", 2), "num_embeddings"), (tg.nn.Embedding, (2, 1.0), "embedding_dim"),
+])
+def test_layers_refuse_sizes_that_are_not_integers(layer, args, argument):
+    with pytest.raises(TypeError, match=rf"{layer.__name__}\(\): {argument} must be an integer"):
+        layer(*args)
+
+
+def test_layers_accept_zero_and_numpy_sizes():
+    assert tg.nn.Linear(0, 2).weight.shape == tuple(torch.nn.Linear(0, 2).weight.shape)
+    assert tg.nn.Embedding(0, 3).weight.shape == (0, 3)
+    layer = tg.nn.Linear(np.int64(3), np.int32(2))
+    assert layer.weight.shape == (2, 3) and type(layer.in_features) is int

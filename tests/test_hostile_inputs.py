@@ -194,3 +194,52 @@ def test_layers_accept_zero_and_numpy_sizes():
     assert tg.nn.Embedding(0, 3).weight.shape == (0, 3)
     layer = tg.nn.Linear(np.int64(3), np.int32(2))
     assert layer.weight.shape == (2, 3) and type(layer.in_features) is int
+
+
+# ---- load_state_dict: nothing that is not the parameter's kind of number is copied in ----------
+@pytest.mark.parametrize("value, what", [
+    (np.array([[None] * 3] * 2, dtype=object), "object"),
+    (np.array([["a"] * 3] * 2), "<U1"),
+    ([["a", "b", "c"], ["d", "e", "f"]], "<U1"),
+    (np.zeros((2, 3), dtype="datetime64[s]"), "datetime64"),
+])
+def test_load_state_dict_refuses_non_numeric_arrays(value, what):
+    layer = tg.nn.Linear(3, 2)
+    before = layer.weight.numpy().copy()
+    with pytest.raises(TypeError, match=rf"load_state_dict\(\) for Linear: weight has dtype "
+                                        rf"{what}.*float32"):
+        layer.load_state_dict({"weight": value, "bias": np.zeros(2)})
+    np.testing.assert_array_equal(layer.weight.numpy(), before)
+
+
+@pytest.mark.parametrize("value", [np.ones((2, 3), np.int64), np.ones((2, 3), bool),
+                                   np.ones((2, 3), np.complex64)], ids=lambda v: str(v.dtype))
+def test_load_state_dict_refuses_a_non_float_array_for_a_float_parameter(value):
+    layer = tg.nn.Linear(3, 2)
+    with pytest.raises(TypeError, match=rf"load_state_dict\(\) for Linear: weight has dtype "
+                                        rf"{value.dtype} and shape \(2, 3\) in the state dict but "
+                                        r"float32 and shape \(2, 3\) in the model"):
+        layer.load_state_dict({"weight": value, "bias": np.zeros(2)})
+
+
+def test_load_state_dict_checks_every_entry_before_copying_any():
+    layer = tg.nn.Linear(3, 2)
+    before = {k: v.copy() for k, v in layer.state_dict().items()}
+    with pytest.raises(ValueError, match=r"bias has shape \(3,\) in the state dict but \(2,\)"):
+        layer.load_state_dict({"weight": np.zeros((2, 3)), "bias": np.zeros(3)})
+    for k, v in layer.state_dict().items():
+        np.testing.assert_array_equal(v, before[k])   # the good weight was not copied in
+
+
+def test_load_state_dict_refuses_ragged_values_by_name():
+    layer = tg.nn.Linear(3, 2)
+    with pytest.raises(TypeError, match=r"load_state_dict\(\) for Linear: bias is not an array"):
+        layer.load_state_dict({"weight": np.zeros((2, 3)), "bias": [[1.0], [2.0, 3.0]]})
+
+
+def test_load_state_dict_converts_floats_of_any_precision():
+    layer = tg.nn.Linear(3, 2)
+    layer.load_state_dict({"weight": np.ones((2, 3), np.float64), "bias": [1.0, 2.0]})
+    layer.load_state_dict({"weight": tg.ones(2, 3, dtype=np.float16), "bias": np.zeros(2)})
+    assert layer.weight.dtype == np.float32 and layer.bias.numpy().tolist() == [0.0, 0.0]
+    np.testing.assert_array_equal(layer.weight.numpy(), np.ones((2, 3)))

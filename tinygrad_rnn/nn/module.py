@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import scope
+from ..creation import NUMERIC_KINDS
 from ..tensor import Tensor
 
 
@@ -155,7 +156,7 @@ def checked_value(where: str, name: str, value, p: Parameter) -> np.ndarray:
         value = value.numpy() if isinstance(value, Tensor) else backend.to_numpy(value)
     except (TypeError, ValueError) as e:
         raise TypeError(f"{where}: {name} is not an array ({type(value).__name__}): {e}") from e
-    kinds = {"f": "f", "c": "fc"}.get(p.dtype.kind, "biufc")
+    kinds = {"f": "f", "c": "fc"}.get(p.dtype.kind, NUMERIC_KINDS)
     if value.dtype.kind not in kinds:
         raise TypeError(f"{where}: {name} has dtype {value.dtype} and shape {value.shape} in the "
                         f"state dict but {p.dtype} and shape {p.shape} in the model")

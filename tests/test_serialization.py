@@ -146,6 +146,12 @@ def test_a_key_too_long_for_a_zip_is_refused_before_anything_is_written(tmp_path
     assert os.listdir(tmp_path) == ["m.npz"]
 
 
+def test_save_wants_a_dict(tmp_path):
+    with pytest.raises(TypeError, match=r"save\(\): expected a dict of name -> array, got Tensor"):
+        tg.save(tg.ones(2), tmp_path / "m.npz")
+    assert not os.listdir(tmp_path)
+
+
 def test_save_refuses_non_numeric_arrays_by_key(tmp_path):
     with pytest.raises(TypeError, match=r"save\(\): entry 'names' has dtype <U3"):
         tg.save({"names": np.array(["abc"])}, tmp_path / "m.npz")
@@ -182,7 +188,8 @@ def test_a_member_that_is_not_an_array_is_refused_by_name(tmp_path):
 def test_string_and_record_arrays_in_a_file_are_refused_by_name(tmp_path):
     path = tmp_path / "m.npz"
     np.savez(path, names=np.array(["abc"]))
-    with pytest.raises(tg.CheckpointError, match=r"m\.npz.*member 'names\.npy'.*dtype <U3"):
+    with pytest.raises(tg.CheckpointError, match=r"m\.npz: member 'names\.npy' \(key 'names'\) "
+                                                 r"has dtype <U3"):
         tg.load(path)
     np.savez(path, rec=np.zeros(2, dtype=[("a", "f4")]))
     with pytest.raises(tg.CheckpointError, match=r"member 'rec\.npy'.*not numeric"):

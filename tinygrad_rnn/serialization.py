@@ -56,6 +56,9 @@ def save(state_dict: dict, path) -> None:
     the link stays) and an existing file keeps its permissions.
     """
     path = os.fsdecode(os.fspath(path))
+    if not hasattr(state_dict, "items"):
+        raise TypeError(f"save(): expected a dict of name -> array, got "
+                        f"{type(state_dict).__name__} (save one tensor as {{'name': t}})")
     members = {member_name(name): checked_array(name, value) for name, value in state_dict.items()}
     target = os.path.realpath(path)
     folder, base = os.path.split(target)
@@ -201,8 +204,8 @@ def read_archive(fh, path: str) -> dict:
         check_layout(fh, infos, zf.start_dir, path)
         arrays = {}
         for info in infos:
-            where = f"load(): {path}: member {info.filename!r}"
-            key = key_of(info.filename, encoded, where)
+            key = key_of(info.filename, encoded, f"load(): {path}: member {info.filename!r}")
+            where = f"load(): {path}: member {info.filename!r} (key {key!r})"
             if key in arrays:
                 raise CheckpointError(f"load(): {path}: key {key!r} appears twice")
             check_member(info, where)

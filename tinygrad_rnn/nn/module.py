@@ -157,10 +157,9 @@ def checked_value(where: str, name: str, value, p: Parameter) -> np.ndarray:
     except (TypeError, ValueError) as e:
         raise TypeError(f"{where}: {name} is not an array ({type(value).__name__}): {e}") from e
     kinds = {"f": "f", "c": "fc"}.get(p.dtype.kind, NUMERIC_KINDS)
-    if value.dtype.kind not in kinds:
-        raise TypeError(f"{where}: {name} has dtype {value.dtype} and shape {value.shape} in the "
-                        f"state dict but {p.dtype} and shape {p.shape} in the model")
-    if value.shape != p.shape:
-        raise ValueError(f"{where}: {name} has shape {value.shape} in the state dict but "
-                         f"{p.shape} in the model")
+    wrong_kind, wrong_shape = value.dtype.kind not in kinds, value.shape != p.shape
+    if wrong_kind or wrong_shape:
+        error = TypeError if wrong_kind else ValueError
+        raise error(f"{where}: {name} has shape {value.shape} and dtype {value.dtype} in the "
+                    f"state dict but shape {p.shape} and dtype {p.dtype} in the model")
     return value

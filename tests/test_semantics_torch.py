@@ -147,3 +147,30 @@ def test_clip_grad_norm_with_a_nan_gradient_gives_nan_as_torch():
         np.testing.assert_array_equal(w.grad.numpy(), t.grad.numpy())  # all NaN
     with pytest.raises(RuntimeError, match="non-finite"):
         tg.nn.utils.clip_grad_norm_(ws, 1.0, error_if_nonfinite=True)
+
+
+@pytest.mark.parametrize("shape,axis", [((0, 3), 1), ((0, 3), 0), ((2, 0), 1), ((0,), 0)])
+def test_empty_reductions_and_softmax_as_torch(shape, axis):
+    x, t = tg.zeros(*shape, requires_grad=True), torch.zeros(*shape, requires_grad=True)
+    if shape[axis] == 0:  # no maximum of no elements: both refuse
+        with pytest.raises((IndexError, RuntimeError)):
+            t.amax(dim=axis)
+        with pytest.raises(ValueError, match=f"reduction axis {axis} .* non-zero size"):
+            x.max(axis=axis)
+    else:
+        x.max(axis=axis).sum().backward()
+        t.amax(dim=axis).sum().backward()
+        assert x.grad.shape == tuple(t.grad.shape)
+    for name in ("softmax", "log_softmax"):
+        y = getattr(tg.nn.functional, name)(x, axis=axis)
+        assert y.shape == tuple(getattr(torch, name)(t, dim=axis).shape)
+
+
+@pytest.mark.parametrize("method,args", [("chunk", (2,)), ("split", (2,))])
+@pytest.mark.parametrize("axis", [2, -3, 7])
+def test_chunk_and_split_name_a_bad_axis(method, args, axis):
+    with pytest.raises(IndexError):
+        getattr(torch.zeros(4, 2), method)(*args, dim=axis)
+    with pytest.raises(IndexError, match=rf"{method}\(\): axis {axis} is out of range for a "
+                                         r"tensor of shape \(4, 2\)"):
+        getattr(tg.zeros(4, 2), method)(*args, axis=axis)

@@ -380,6 +380,7 @@ class Tensor:
 
     def split(self, sizes, axis: int = 0) -> list:
         """Pieces along ``axis``: of ``sizes`` each (an int) or of the listed sizes (as torch)."""
+        axis = self.check_axis(axis, "split")
         n = self.shape[axis]
         if isinstance(sizes, int):
             if sizes <= 0:
@@ -396,10 +397,18 @@ class Tensor:
             start += s
         return pieces
 
+    def check_axis(self, axis: int, name: str) -> int:
+        """``axis`` as a non-negative int, or an IndexError naming ``name`` (as torch)."""
+        if not -self.ndim <= axis < self.ndim:
+            raise IndexError(f"{name}(): axis {axis} is out of range for a tensor of shape "
+                             f"{self.shape} (expected in [{-self.ndim}, {self.ndim - 1}])")
+        return axis % self.ndim
+
     def chunk(self, n: int, axis: int = 0) -> list:
         """``n`` pieces along ``axis`` (the last one smaller if it does not divide, as torch)."""
         if n <= 0:
             raise ValueError(f"chunk(): number of chunks must be positive, got {n}")
+        axis = self.check_axis(axis, "chunk")
         length = self.shape[axis]
         return self.split(max(1, -(-length // n)), axis)
 

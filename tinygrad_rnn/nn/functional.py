@@ -21,12 +21,16 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
 def softmax(x: Tensor, axis: int = -1) -> Tensor:
     """``exp(x) / sum(exp(x))`` along ``axis``, shifted by the (constant) maximum for stability."""
+    if x.size == 0:  # nothing to normalise (an empty batch, or rows of no classes): as torch
+        return x * 1.0
     e = (x - x.max(axis=axis, keepdims=True).detach()).exp()
     return e / e.sum(axis=axis, keepdims=True)
 
 
 def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
     """``x - log(sum(exp(x)))`` along ``axis``, stable for logits of any size."""
+    if x.size == 0:
+        return x * 1.0
     s = x - x.max(axis=axis, keepdims=True).detach()
     return s - s.exp().sum(axis=axis, keepdims=True).log()
 

@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from ..scopes import Place, is_layer, parse_layer, parse_step
+from ..scopes import Place, parse_layer, parse_step, unlayered
 from ..tensor import Tensor
 
 FONT = "Helvetica"
@@ -134,7 +134,7 @@ def scope_text(entry: str) -> str:
 
 def group_title(place: Place, members: list[Tensor]) -> str:
     """What a cell or step node is called: its module (``lstm``, ``lstmcell``), else ``cell``."""
-    names = [n for n in place.outer if not is_layer(n)]
+    names = unlayered(place.outer)
     if names:
         return names[-1]
     inner = {t.scope[len(place.outer) + 1] for t in members

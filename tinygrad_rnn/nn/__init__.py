@@ -6,8 +6,8 @@ from .layers import Embedding, Linear
 from .module import Module, Parameter
 from .recurrent import GRU, LSTM, RNN
 from .scrn import SCRNCell
-from .tbptt import detach_state, tbptt
+from .tbptt import cut, cut_origin, detach_state, tbptt
 
 __all__ = ["ClockworkRNNCell", "Embedding", "Linear", "Module", "Parameter", "SCRNCell",
-           "detach_state", "functional", "tbptt", "utils"]
+           "cut", "cut_origin", "detach_state", "functional", "tbptt", "utils"]
 __all__ += ["GRU", "LSTM", "RNN", "GRUCell", "IRNNCell", "LSTMCell", "RNNCell"]

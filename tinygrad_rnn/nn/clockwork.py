@@ -8,8 +8,8 @@ import math
 
 import numpy as np
 
+from ..combine import where
 from ..creation import uniform, zeros
-from ..functions import where
 from ..tensor import Tensor
 from .module import Module, Parameter
 

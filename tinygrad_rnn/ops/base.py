@@ -22,8 +22,8 @@ class Op:
 
     saved: tuple = ()
     freed = False
-    needs: tuple = ()  # one flag per input: does it need a gradient (fixed when recorded)
-    versions: tuple = ()  # the inputs' versions when recorded (backward checks them)
+    needs: list | tuple = ()  # one flag per input: does it need a gradient (fixed when recorded)
+    versions: list | tuple = ()  # the inputs' versions when recorded (backward checks them)
     view = False  # True when the output may be a view of the first input's array
 
     def save(self, *arrays) -> None:
@@ -49,7 +49,8 @@ class Op:
         ``settings`` (an axis, a Python number, a shape) go to ``forward`` as keywords. Which
         inputs need a gradient is fixed here, when the op is recorded (as torch does): ``needs``.
         """
-        if len({type(t.data) for t in inputs}) > 1 and len({t.device for t in inputs}) > 1:
+        if len(inputs) > 1 and len({type(t.data) for t in inputs}) > 1 \
+                and len({t.device for t in inputs}) > 1:
             raise op_error(cls, inputs, None)
         op = cls()
         try:
@@ -57,10 +58,11 @@ class Op:
         except Exception as e:
             raise op_error(cls, inputs, e) from e
         out = get_array_module(out).asarray(out)  # NumPy returns scalars from 0-d arithmetic
-        op.needs = tuple(t.requires_grad for t in inputs)
-        if state.grad_enabled and any(op.needs):
-            y = Tensor(out, requires_grad=True, op=op, parents=inputs)
-            op.versions = tuple(t.version[0] for t in inputs)
+        op.needs = [t.requires_grad for t in inputs]
+        if state.grad_enabled and True in op.needs:
+            y = Tensor(out, True, op, inputs)  # requires_grad, op, parents
+            if op.saved:  # backward will read these arrays: remember their versions
+                op.versions = [t.version[0] for t in inputs]
         else:
             y = Tensor(out)
         if op.view:

@@ -39,12 +39,58 @@ def test_resumed_run_equals_an_uninterrupted_one(tmp_path, capsys):
         np.testing.assert_array_equal(a[k], b[k], err_msg=k)
 
 
-def test_resume_keeps_the_checkpoints_architecture(tmp_path, capsys):
-    assert run(tmp_path, "--steps", "2", "--cell", "gru") == 0
-    assert run(tmp_path, "--steps", "3", "--cell", "gru", "--resume", "--hidden", "16") == 0
-    assert "keeping its architecture" in capsys.readouterr().out
+@pytest.mark.parametrize("changed", [["--cell", "gru"], ["--hidden", "16"], ["--seed", "3"],
+                                     ["--seq-len", "9"], ["--batch", "3"], ["--layers", "2"]])
+def test_resume_refuses_settings_that_change_the_model_or_the_batches(changed, tmp_path, capsys):
+    assert run(tmp_path, "--steps", "2") == 0
+    before = (tmp_path / "ck.npz").read_bytes()
+    capsys.readouterr()
+    assert run(tmp_path, "--steps", "4", "--resume", "--lr", "0.01", *changed) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("python -m tinygrad_rnn train charlm: error: ")
+    assert f"{changed[0]} {changed[1]} (the checkpoint's is" in err and "--force" in err
+    assert (tmp_path / "ck.npz").read_bytes() == before
+
+
+def test_resume_keeps_the_checkpoints_settings_and_reports_a_new_lr(tmp_path, capsys):
+    assert run(tmp_path, "--steps", "2", "--cell", "gru", "--lr", "0.01", "--seed", "5") == 0
+    # --cell gru again (it names the file) and the same --seed: allowed; the rest from the file
+    assert run(tmp_path, "--steps", "3", "--cell", "gru", "--seed", "5", "--resume") == 0
     config, step, model_state, _ = models.load_checkpoint(tmp_path / "ck.npz")
-    assert step == 3 and config["hidden"] == 8 and model_state["rnn.weight_hh_l0"].shape == (24, 8)
+    assert step == 3 and model_state["rnn.weight_hh_l0"].shape == (24, 8)
+    assert config["lr"] == 0.01 and config["seed"] == 5 and config["cell"] == "gru"
+    assert config["vocab"] == "".join(load_shakespeare(SHARED).vocab.chars)
+    assert "resuming with" not in capsys.readouterr().out
+    assert run(tmp_path, "--steps", "4", "--resume", "--lr", "0.002", "--clip", "1") == 0
+    out = capsys.readouterr().out
+    assert "resuming with --lr 0.002 (the checkpoint's was 0.01)" in out
+    assert "resuming with --clip 1.0 (the checkpoint's was 5.0)" in out
+    config, step, _, _ = models.load_checkpoint(tmp_path / "ck.npz")
+    assert step == 4 and config["lr"] == 0.002 and config["clip"] == 1.0
+
+
+def test_resume_needs_the_checkpoint_and_steps_beyond_it(tmp_path, capsys):
+    assert run(tmp_path, "--steps", "2", "--resume") == 2
+    assert "there is no checkpoint" in capsys.readouterr().err
+    assert not (tmp_path / "ck.npz").exists()
+    assert run(tmp_path, "--steps", "4") == 0
+    assert run(tmp_path, "--steps", "3", "--resume") == 2
+    assert "at step 4, beyond --steps 3" in capsys.readouterr().err
+    before = (tmp_path / "ck.npz").read_bytes()
+    assert run(tmp_path, "--steps", "4", "--resume") == 0  # nothing to train: not rewritten
+    assert (tmp_path / "ck.npz").read_bytes() == before
+
+
+def test_a_new_run_does_not_replace_a_checkpoint_without_force(tmp_path, capsys):
+    assert run(tmp_path, "--steps", "4") == 0
+    before = (tmp_path / "ck.npz").read_bytes()
+    capsys.readouterr()
+    assert run(tmp_path, "--steps", "2") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "ck.npz exists: --resume continues it, --force" in err
+    assert (tmp_path / "ck.npz").read_bytes() == before
+    assert run(tmp_path, "--steps", "2", "--force") == 0
+    assert int(tg.load(tmp_path / "ck.npz")["step"]) == 2
 
 
 def test_evaluate_and_sample():

@@ -135,8 +135,11 @@ def test_split_fraction_is_checked():
 def test_vocab_round_trip():
     v = data.Vocab("to be, or not to be")
     assert v.decode(v.encode("be not")) == "be not"
-    with pytest.raises(KeyError):
-        v.encode("x")
+    with pytest.raises(ValueError, match=r"character 'x' at position 3 is not in the "
+                       r"vocabulary of 8 characters \(it is built from the training text"):
+        v.encode("be x")
+    with pytest.raises(ValueError, match=r"'\\n' at position 0"):
+        v.encode("\nbe")
 
 
 def test_random_batch_windows_and_targets():

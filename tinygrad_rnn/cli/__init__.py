@@ -3,7 +3,10 @@
 One module per command, each with an ``add_command(subparsers)`` that registers its subparser
 and sets ``run`` (parsed arguments -> exit code): :mod:`.demo` (linear regression and the
 signature pictures), :mod:`.graph` (draw an unrolled cell), :mod:`.train` (train a model).
-Adding a command is one module and one line in ``COMMANDS``.
+Adding a command is one module and one line in ``COMMANDS``. Every option is checked by its
+argparse type (:mod:`.checks`) before any work; a problem found while a command runs (a damaged
+checkpoint, a missing file) is a :class:`~.checks.CommandError`, printed on one line as
+``prog: error: ...``.
 """
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from . import demo, graph, train
+from .checks import CommandError
 
 #: The commands, in the order ``--help`` lists them.
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
@@ -31,10 +35,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv`` and run the chosen command; with no command, print help and return 2."""
+    """Parse ``argv``, run the chosen command and return its exit status.
+
+    Returns 2 with no command (after the help), for an option argparse refuses (its usage and
+    ``prog: error: ...`` line) and for a :class:`CommandError` (its one line); ``--help`` returns 0.
+    """
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # argparse has printed the help or the error
+        return e.code if isinstance(e.code, int) else 2
     if not hasattr(args, "run"):
         parser.print_help(sys.stderr)
         return 2
-    return args.run(args)
+    try:
+        return args.run(args)
+    except CommandError as e:
+        print(f"{getattr(args, 'prog', parser.prog)}: error: {e}", file=sys.stderr)
+        return e.status

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import tinygrad_rnn as tg
 
+from .checks import non_negative_int
+
 TRUE_W = 0.1
 TRUE_B = 0.3
 TOLERANCE = 1e-3
@@ -136,5 +138,6 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
         description="Fit the classic linear regression y = 0.1 x + 0.3 by plain gradient "
         "descent; exits non-zero if the fit misses the truth by more than 1e-3.",
     )
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument("--seed", type=non_negative_int, default=0,
+                        help="random seed (default: 0)")
     parser.set_defaults(run=lambda args: main(seed=args.seed))

@@ -13,13 +13,17 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from .. import graph, viz
 from ..creation import randn
 from ..nn import GRUCell, IRNNCell, LSTMCell, RNNCell
 from ..random import manual_seed
 from ..tensor import Tensor
+from .checks import CommandError, non_negative_int, positive_int
 
+#: The suffixes ``--out`` may end in; each picks a format (:func:`tinygrad_rnn.viz.write`).
+SUFFIXES = (".svg", ".png", ".pdf", ".dot", ".gv")
 #: ``--cell`` name -> (description, factory of ``(input_size, hidden_size)``).
 CELLS: dict[str, tuple[str, Callable]] = {
     "rnn": ("Elman RNN, tanh", RNNCell),
@@ -62,48 +66,55 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
         "drawn once. Cells: " + "; ".join(f"{k}: {d}" for k, (d, _) in CELLS.items()) + ".",
     )
     parser.add_argument("--cell", choices=list(CELLS), default="lstm", help="default: lstm")
-    parser.add_argument("--steps", type=int, default=4, help="time steps (default: 4)")
+    parser.add_argument("--steps", type=positive_int, default=4, help="time steps (default: 4)")
     parser.add_argument("--level", choices=["op", "cell", "step"], default="op",
                         help="op: every primitive; cell: one node per step (default: op)")
-    parser.add_argument("--out", default=None,
-                        help="output file, .svg/.png/.pdf/.dot (default: <cell>.svg)")
+    parser.add_argument("--out", type=out_path, default=None,
+                        help="output file, .svg/.png/.pdf/.dot (default: <cell>.svg); its "
+                        "folder is made if missing")
     parser.add_argument("--grads", action="store_true",
                         help="colour nodes and edges by the norm of their gradient")
-    parser.add_argument("--batch", type=int, default=2, help="batch size N (default: 2)")
-    parser.add_argument("--hidden", type=int, default=3, help="hidden size H (default: 3)")
-    parser.add_argument("--input", type=int, default=2, help="input size I (default: 2)")
-    parser.add_argument("--max-steps", type=int, default=None,
+    parser.add_argument("--batch", type=positive_int, default=2, help="batch size N (default: 2)")
+    parser.add_argument("--hidden", type=positive_int, default=3, help="hidden size H (default: 3)")
+    parser.add_argument("--input", type=positive_int, default=2, help="input size I (default: 2)")
+    parser.add_argument("--max-steps", type=positive_int, default=None,
                         help="draw only the first and last of this many steps")
     parser.add_argument("--rankdir", choices=["LR", "TB"], default="LR",
                         help="time runs left to right (LR, default) or top to bottom (TB)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    parser.set_defaults(run=run)
+    parser.add_argument("--seed", type=non_negative_int, default=0,
+                        help="random seed (default: 0)")
+    parser.set_defaults(run=run, prog=parser.prog)
+
+
+def out_path(text: str) -> Path:
+    """The ``--out`` file: a known suffix, and not a folder (a missing folder is made later)."""
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is a folder; name a file in it")
+    if path.suffix.lower() not in SUFFIXES:
+        raise argparse.ArgumentTypeError(f"{text!r} must end in one of {', '.join(SUFFIXES)}")
+    return path
 
 
 def run(args: argparse.Namespace) -> int:
     """Draw the graph the arguments describe; print where it went. Returns the exit code."""
-    try:
-        loss, cell = unrolled(args.cell, args.steps, args.batch, args.hidden, args.input,
-                              args.seed)
-    except ValueError as e:
-        print(f"graph: {e}", file=sys.stderr)
-        return 2
+    loss, cell = unrolled(args.cell, args.steps, args.batch, args.hidden, args.input, args.seed)
     if args.grads:
         with viz.record_grads():
             loss.backward()
-    out = args.out or f"{args.cell}.svg"
+    out = args.out or Path(f"{args.cell}.svg")
+    options = {"level": args.level, "grads": args.grads, "module": cell,
+               "max_steps": args.max_steps, "rankdir": args.rankdir}
     try:
-        path = viz.write(loss, out, level=args.level, grads=args.grads, module=cell,
-                         max_steps=args.max_steps, rankdir=args.rankdir)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        path = viz.write(loss, out, **options)
     except viz.DotNotFound as e:
-        dot_path = str(out).rsplit(".", 1)[0] + ".dot"
-        viz.write(loss, dot_path, level=args.level, grads=args.grads, module=cell,
-                  max_steps=args.max_steps, rankdir=args.rankdir)
+        dot_path = out.with_suffix(".dot")
+        viz.write(loss, dot_path, **options)
         print(f"graph: {e}\nwrote the DOT text to {dot_path} instead", file=sys.stderr)
         return 1
-    except ValueError as e:
-        print(f"graph: {e}", file=sys.stderr)
-        return 2
+    except OSError as e:
+        raise CommandError(f"--out {out}: cannot write it: {e.strerror or e}") from None
     print(f"wrote {path} ({args.cell}, {args.steps} steps, level={args.level}"
           f"{', gradient norms' if args.grads else ''})")
     return 0

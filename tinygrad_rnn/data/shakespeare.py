@@ -109,8 +109,19 @@ class Vocab:
         return len(self.chars)
 
     def encode(self, text: str) -> np.ndarray:
-        """The ids of ``text`` as an int64 array; an unknown character raises ``KeyError``."""
-        return np.fromiter((self.index[c] for c in text), dtype=np.int64, count=len(text))
+        """The ids of ``text`` as an int64 array.
+
+        Raises:
+            ValueError: a character is not in the vocabulary; the message gives it and where.
+        """
+        try:
+            return np.fromiter((self.index[c] for c in text), dtype=np.int64, count=len(text))
+        except KeyError:
+            at = next(i for i, c in enumerate(text) if c not in self.index)
+            raise ValueError(
+                f"Vocab.encode(): character {text[at]!r} at position {at} is not in the "
+                f"vocabulary of {len(self)} characters (it is built from the training text: "
+                "use only characters that text has)") from None
 
     def decode(self, ids) -> str:
         """The characters of a sequence of ids."""

@@ -13,6 +13,8 @@ from .charlm import (
     hidden_size_for,
     load_checkpoint,
     loss_of,
+    parameter_count,
+    restore,
     sample,
     save_checkpoint,
     train_step,
@@ -20,4 +22,5 @@ from .charlm import (
 from .flows import measure_flows
 
 __all__ = ["CharLM", "count_parameters", "evaluate", "hidden_size_for", "load_checkpoint",
-           "loss_of", "measure_flows", "sample", "save_checkpoint", "train_step"]
+           "loss_of", "measure_flows", "parameter_count", "restore", "sample", "save_checkpoint",
+           "train_step"]

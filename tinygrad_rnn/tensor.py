@@ -7,6 +7,7 @@ Operators delegate to the primitives in :mod:`tinygrad_rnn.ops`.
 from __future__ import annotations
 
 import itertools
+import threading
 
 import numpy as np
 
@@ -14,6 +15,7 @@ from . import backend
 from .autograd import run_backward, state
 
 creation_numbers = itertools.count()
+accumulating = threading.Lock()  # one backward() at a time adds into .grad (threads share leaves)
 
 
 class Tensor:
@@ -215,8 +217,9 @@ class Tensor:
             retain_graph: keep the arrays the ops saved, so that backward can run again.
         """
         grads = run_backward(self, self.initial_grad(grad), retain_graph=retain_graph)
-        for t, g in grads.items():  # leaves that require grad, and tensors that retain_grad()
-            t.grad = Tensor(g) if t.grad is None else Tensor(t.grad.data + g)
+        with accumulating:
+            for t, g in grads.items():  # leaves that require grad, and tensors that retain_grad()
+                t.grad = Tensor(g) if t.grad is None else Tensor(t.grad.data + g)
 
     def retain_grad(self) -> Tensor:
         """Keep the gradient of this non-leaf tensor in ``.grad`` after ``backward()``."""

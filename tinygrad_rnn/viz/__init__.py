@@ -4,6 +4,9 @@
   nested by module, layer and direction; at ``level="op"``, ``"cell"`` or ``"step"``; shared
   parameters drawn once; truncated-BPTT cuts dashed red; optionally coloured by gradient norm.
 - :func:`write`: render to ``.svg`` / ``.png`` / ``.pdf`` (Graphviz's ``dot``) or ``.dot`` text.
+- Limits (:mod:`tinygrad_rnn.viz.limits`): above ``max_nodes`` nodes the middle steps are elided;
+  a graph still too big is refused (:class:`DrawingTooLarge`) and ``dot`` is stopped after
+  ``timeout`` seconds (:class:`RenderTimeout`), each error saying what to do instead.
 - :class:`record_grads`: keep the norm of every gradient of a backward pass for the colours.
 - :func:`gradient_flow` and its plots: ``‖∂L/∂h_t‖`` for every layer and step.
 """
@@ -16,11 +19,14 @@ from .flow import (
     row_labels,
 )
 from .grads import record_grads
+from .limits import DrawingTooLarge, RenderTimeout
 from .render import DotNotFound, Drawing, draw, write
 
 __all__ = [
     "DotNotFound",
     "Drawing",
+    "DrawingTooLarge",
+    "RenderTimeout",
     "compare_gradient_flow",
     "draw",
     "gradient_flow",

@@ -30,6 +30,17 @@ def fans(boxes: list[Box], arrows: list[Arrow]) -> tuple[dict, dict]:
     return out, into
 
 
+def relays_per_step(boxes: list[Box], arrows: list[Arrow]) -> dict[int, int]:
+    """How many relay points :func:`add_buses` will put in each time step (one per bus)."""
+    count: dict[int, int] = {}
+    for fan in fans(boxes, arrows):
+        for per_step in fan.values():
+            if len(per_step) > FAN:
+                for step in per_step:
+                    count[step] = count.get(step, 0) + 1
+    return count
+
+
 def relay(boxes: list[Box], near: Box) -> int:
     """A new relay point inside the cluster of ``near``'s time step; its index.
 

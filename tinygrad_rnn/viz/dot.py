@@ -16,27 +16,24 @@ from ..scopes import parse_layer, parse_scope, parse_step
 from ..tensor import Tensor
 from ..trace import trace
 from . import style
-from .bundles import add_buses
+from .bundles import add_buses, relays_per_step
 from .grads import graph_norms
 from .grouping import PARAMS, Box, elide, make_arrows, make_boxes, steps_to_keep
+from .limits import MAX_NODES, DrawingTooLarge, advice, too_large
 
 HINT = ("Graphviz's `dot` program is needed to render graphs (the DOT text works without it): "
         "install it with `sudo apt-get install graphviz` (Debian/Ubuntu), `brew install "
         "graphviz` (macOS) or `conda install graphviz`")
 
 
-#: Above this many nodes the middle steps are elided. Graphviz 2.43's time grows much faster
-#: than the graph, and with the length of the unroll: op-level LSTM graphs of 1,600 / 2,300 /
-#: 3,100 nodes took 2 / 4 / 20 s here, a one-layer GRU's 40 / 80 / 130 steps (900 / 1,900 /
-#: 3,000 nodes) 1 / 5-9 / 20 s.
-MAX_NODES = 2000
-
 #: Edges that do not rank the layout: those from the shared parameters' cluster (so that the
-#: weights do not pull every step to the left), and at ``level="step"`` those gathering every step's output
-#: and those going back in time (a step node holds every layer and direction of its step, so
-#: layer 1 reads layer 0's gathered outputs in the same nodes, and a backward direction runs
-#: against the forward one: ranked, these edges would make cycles).
-FAN_IN = ("gather", "collect", "end")
+#: weights do not pull every step to the left), and at ``level="step"`` those going back in time
+#: and the end of each bus that gathers the steps' outputs (a step node holds every layer and
+#: direction of its step, so layer 1 reads layer 0's gathered outputs in the same nodes, and a
+#: backward direction runs against the forward one: ranked, these edges would make cycles). The
+#: rest of such a bus ranks the layout: unranked, Graphviz's crossing minimisation took 24 s for
+#: 150 steps and minutes for 200 (see :mod:`tinygrad_rnn.viz.limits`).
+FAN_IN = ("end",)
 
 
 def quote(text: str) -> str:
@@ -71,7 +68,7 @@ def highlighted(highlight) -> list[Tensor]:
 def label_boxes(graph, boxes: list[Box], names: dict[int, str], cuts: set[int]) -> None:
     """Fill in each box's label: op and shape, leaf name, or the cell's title and size."""
     for b, box in enumerate(boxes):
-        if box.label:
+        if box.label or box.kind == "relay":
             continue
         t = graph.nodes[box.members[0]]
         if box.kind in ("param", "leaf"):
@@ -175,8 +172,17 @@ def emit(boxes: list[Box], node_attrs: list[dict], red_clusters: set[tuple]) -> 
 
 def body(root, *, level: str = "op", grads=False, max_steps: int | None = None,
          rankdir: str = "LR", highlight=None, module=None, max_nodes: int | None = MAX_NODES,
-         ) -> list[str]:
-    """The statements of the DOT graph (see :func:`to_dot` for the arguments)."""
+         refuse: bool = False) -> tuple[list[str], int, int, str]:
+    """The statements of the DOT graph (see :func:`to_dot` for the arguments).
+
+    Returns:
+        ``(lines, nodes, edges, advice)``: the statements, the number of nodes and edges drawn,
+        and what to do if Graphviz is too slow on them.
+
+    Raises:
+        DrawingTooLarge: with ``refuse``, when more than ``max_nodes`` nodes (or twice as many
+            edges) would be drawn after elision.
+    """
     graph = trace(root)
     boxes, box_of = make_boxes(graph, level)
     arrows = make_arrows(graph, box_of, merge=level == "step")
@@ -187,10 +193,11 @@ def body(root, *, level: str = "op", grads=False, max_steps: int | None = None,
                          "(draw the tensor itself, e.g. draw(error.tensor, highlight=error))")
     marked = {graph.index[id(t)] for t in marked_tensors}
     pinned = {graph.places[i].step for i in marked if graph.places[i].step is not None}
-    keep, why = steps_to_keep(boxes, max_steps, max_nodes, pinned)
+    relays = relays_per_step(boxes, arrows)
+    keep, why = steps_to_keep(boxes, max_steps, max_nodes, pinned, relays)
     note = None
     if keep is not None:
-        total = len(boxes)
+        total = len(boxes) + sum(relays.values())
         boxes, arrows = elide(boxes, arrows, keep)
         if why == "max_nodes":
             note = (f"This {level}-level graph has {total} nodes, more than max_nodes="
@@ -200,8 +207,14 @@ def body(root, *, level: str = "op", grads=False, max_steps: int | None = None,
             warnings.warn(note, stacklevel=3)
     cuts = {a.dst for a in arrows if a.cut} | {
         b for b, box in enumerate(boxes) if box.kind == "leaf" and graph.nodes[box.rep] in CUTS}
-    label_boxes(graph, boxes, parameter_names(module), cuts)
     arrows = add_buses(boxes, arrows, by_time=level == "step")
+    has_steps = bool(graph.steps())
+    if refuse and max_nodes is not None and (len(boxes) > max_nodes or
+                                             len(arrows) > 2 * max_nodes):
+        kept = None if keep is None else len(keep)
+        raise DrawingTooLarge(too_large(level, len(boxes), len(arrows), max_nodes, has_steps,
+                                        kept, len(graph.steps())))
+    label_boxes(graph, boxes, parameter_names(module), cuts)
     norms, scale = None, None
     if grads:
         norms = graph_norms(graph, None if grads is True else grads)
@@ -233,7 +246,8 @@ def body(root, *, level: str = "op", grads=False, max_steps: int | None = None,
                          penwidth=scale.width(n))
         tail = f" [{attributes(attrs)}]" if attrs else ""
         lines.append(f"\tn{a.src} -> n{a.dst}{tail}\n")
-    return lines
+    todo = advice(level, has_steps, "pass a larger timeout= (None: no limit)")
+    return lines, len(boxes), len(arrows), todo
 
 
 def to_dot(root: Tensor | Sequence[Tensor], *, level: str = "op", grads=False,
@@ -254,12 +268,15 @@ def to_dot(root: Tensor | Sequence[Tensor], *, level: str = "op", grads=False,
         highlight: a tensor, an :class:`~tinygrad_rnn.AnomalyError`, or a list of them, to
             draw in red (its time step is never elided).
         module: a Module (or a mapping name -> tensor) whose parameter names label the leaves.
-        max_nodes: above this many nodes, elide the middle steps automatically with a
-            warning and a note node; ``None`` draws everything.
+        max_nodes: above this many nodes (every node drawn, the relay points of the buses
+            too), elide the middle steps automatically with a warning and a note node;
+            ``None`` draws everything. :func:`~tinygrad_rnn.viz.draw` refuses a graph still
+            bigger after elision (this text is the way to get it: render it yourself); see
+            :mod:`tinygrad_rnn.viz.limits` for the times measured.
 
     Returns:
         The DOT source, byte-identical for the same computation.
     """
     lines = body(root, level=level, grads=grads, max_steps=max_steps, rankdir=rankdir,
-                 highlight=highlight, module=module, max_nodes=max_nodes)
+                 highlight=highlight, module=module, max_nodes=max_nodes)[0]
     return "digraph bptt {\n" + "".join(lines) + "}\n"

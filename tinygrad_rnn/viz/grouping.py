@@ -162,23 +162,27 @@ def make_arrows(graph: Graph, box_of: list[int], merge: bool = False) -> list[Ar
 
 
 def steps_to_keep(boxes: list[Box], max_steps: int | None, max_nodes: int | None,
-                  pinned: set[int]) -> tuple[set[int] | None, str]:
+                  pinned: set[int], relays: dict[int, int]) -> tuple[set[int] | None, str]:
     """Which time steps to draw: all (``None``), or the first and last ones.
+
+    ``relays`` counts the relay points each step will hold (:mod:`~tinygrad_rnn.viz.bundles`):
+    they are nodes too, and ``max_nodes`` counts every node drawn.
 
     Returns:
         ``(keep, why)``: the steps kept, and ``"max_steps"`` or ``"max_nodes"`` for the reason.
     """
-    counts: dict[int, int] = {}
+    counts: dict[int, int] = dict(relays)
     for box in boxes:
         if box.step is not None:
             counts[box.step] = counts.get(box.step, 0) + 1
     steps = sorted(counts)
+    total = len(boxes) + sum(relays.values())
     if max_steps is not None:
         if max_steps < 1:
             raise ValueError(f"max_steps must be a positive int (or None), got {max_steps!r}")
         m, why = max_steps, "max_steps"
-    elif max_nodes is not None and len(boxes) > max_nodes and len(steps) > 2:
-        base = len(boxes) - sum(counts.values())
+    elif max_nodes is not None and total > max_nodes and len(steps) > 2:
+        base = total - sum(counts.values())
         lanes = len({b.outer for b in boxes if b.step is not None})
         m, why = 2, "max_nodes"
         for k in range(len(steps) - 1, 2, -1):

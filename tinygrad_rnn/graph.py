@@ -20,7 +20,7 @@ import weakref
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from .autograd import scope
+from .nn.loop import unroll  # noqa: F401  (tg.graph.unroll is tg.nn.unroll)
 from .nn.tbptt import detach_state
 from .tensor import Tensor
 
@@ -238,27 +238,3 @@ def cut_origin(t: Tensor) -> Tensor | None:
     """The tensor ``t`` was detached from by :func:`cut`, if it is still alive."""
     info = CUTS.get(t)
     return None if info is None else info.origin()
-
-
-# ---- the unroll that drawings expect -------------------------------------------------------
-def unroll(cell, xs: Sequence[Tensor] | Tensor, state=None, layer: str = "l0",
-           start: int = 0) -> tuple:
-    """Run ``cell`` over the steps of ``xs``, each under ``tg.scope(layer, f"t{start + t}")``.
-
-    Args:
-        cell: a recurrent cell (``cell(x_t, state) -> state``; an LSTM's state is ``(h, c)``).
-        xs: the inputs, (T, N, I) or a list of (N, I) tensors.
-        state: the initial state (``None``: the cell's zeros).
-        layer: the layer entry of the scope (``"l0"``; ``"l0_reverse"`` for a backward one).
-        start: the number of the first step (a truncated-BPTT chunk goes on counting, so
-            that chunks drawn together keep apart).
-
-    Returns:
-        ``(hs, state)``: the hidden state ``h`` after every step, and the last state.
-    """
-    hs = []
-    for t in range(len(xs)):
-        with scope(layer, f"t{start + t}"):
-            state = cell(xs[t], state)
-        hs.append(state[0] if isinstance(state, tuple) else state)
-    return hs, state

@@ -17,8 +17,8 @@ import numpy as np
 from ..autograd import grad
 from ..creation import randn
 from ..functions import stack
-from ..graph import trace, unroll
-from ..nn import GRU, LSTM, RNN
+from ..graph import trace
+from ..nn import GRU, LSTM, RNN, unroll
 from ..nn.recurrent import RecurrentLayer
 from ..random import manual_seed
 from ..tensor import Tensor
@@ -56,7 +56,7 @@ def gradient_flow(model, x: Tensor | None = None, *, steps: int = 100, batch: in
 
     Args:
         model: an unrolled layer (``tg.nn.RNN``, ``LSTM``, ``GRU``) or a cell, which is then
-            unrolled with :func:`tinygrad_rnn.graph.unroll`.
+            unrolled with :func:`tinygrad_rnn.nn.unroll`.
         x: the input (T, N, I) (or (N, T, I) for a ``batch_first`` layer); ``None``: standard
             normal noise of ``steps`` steps and ``batch`` sequences, drawn with ``seed``.
         steps: T when ``x`` is not given.

@@ -43,12 +43,43 @@ def test_relu_abs_at_zero():
     both(lambda t: t.abs(), torch.abs, x)
 
 
-def test_relu_gradient_at_nan_propagates():
-    # relu's gradient is g * sign(y): NaN where the input is NaN (torch passes g through there;
-    # a mask y > 0 would silently give 0). Elsewhere 0 or g, as torch.
-    x = tg.tensor([-1.0, 0.0, 2.0, np.nan], dtype=np.float64, requires_grad=True)
-    (x.relu() * 3.0).sum().backward()
-    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0, 3.0, np.nan])
+def masked_gradients(fn_tg, fn_torch, arrays, upstream):
+    """Input gradients of fn(...) for the upstream gradient ``upstream`` in both libraries."""
+    xs = [tg.tensor(a, dtype=np.float64, requires_grad=True) for a in arrays]
+    ts = [torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in arrays]
+    fn_tg(*xs).backward(np.asarray(upstream, dtype=np.float64))
+    fn_torch(*ts).backward(torch.tensor(upstream, dtype=torch.float64))
+    for x, t in zip(xs, ts):
+        np.testing.assert_array_equal(x.grad.numpy(), t.grad.numpy())
+
+
+INF_UPSTREAM = [np.inf, -np.inf, np.nan, 2.0]
+
+
+@pytest.mark.parametrize("name,fn_tg,fn_torch,arrays", [
+    ("relu", lambda x: x.relu(), torch.relu, [[-1.0, 0.0, 2.0, np.nan]]),
+    ("clip", lambda x: x.clip(-1.0, 1.0), lambda x: torch.clamp(x, -1.0, 1.0),
+     [[-3.0, 1.0, 2.0, np.nan]]),
+    ("where", lambda a, b: tg.where(tg.tensor([True, False, True, False]), a, b),
+     lambda a, b: torch.where(torch.tensor([True, False, True, False]), a, b),
+     [[1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0]]),
+    ("maximum", tg.maximum, torch.maximum, [[1.0, 2.0, 3.0, np.nan], [0.0, 5.0, 3.0, 1.0]]),
+])
+def test_masked_gradients_select_as_torch(name, fn_tg, fn_torch, arrays):
+    # Where the mask is false the gradient is 0 even when the upstream gradient is infinite or
+    # NaN (a product with the mask would give inf * 0 = NaN there); at a NaN input, as torch.
+    for upstream in (INF_UPSTREAM, INF_UPSTREAM[::-1]):
+        masked_gradients(fn_tg, fn_torch, arrays, upstream)
+
+
+def test_pow_gradient_at_zero_as_torch():
+    # x ** 0 has gradient 0 everywhere (also at x = 0, where 0 * 0 ** -1 is NaN); x ** y at
+    # x = y = 0 gives 0 to both, as torch.
+    x = np.array([0.0, 0.0, 2.0, 0.0])
+    y = np.array([0.0, 2.0, 0.0, 0.5])
+    both(lambda a, b: a ** b, torch.pow, x, y)
+    both(lambda a: a ** 0, lambda a: a ** 0, x)
+    both(lambda a: a ** 0.0, lambda a: a ** 0.0, x)
 
 
 def test_clip_at_the_bounds():

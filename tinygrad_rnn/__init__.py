@@ -6,14 +6,13 @@ the op that made it; ``backward()`` runs reverse-mode automatic differentiation 
 import numpy as _np
 
 # isort: off
-from .tensor import Tensor  # first: tensor and ops import each other, and ops need Tensor defined
+from .tensor import Tensor, grad  # first: tensor and ops import each other; ops need Tensor
 # isort: on
 from . import cuda, fused, graph, nn, ops, optim, viz
 from .autograd import (
     AnomalyError,
     detect_anomaly,
     enable_grad,
-    grad,
     is_grad_enabled,
     no_grad,
     scope,

@@ -1,9 +1,11 @@
 """Reverse-mode automatic differentiation: grad mode, scopes and the backward pass.
 
-The backward pass walks the recorded graph in reverse topological order (newest tensor first,
-without recursion, so graphs of any depth work: a 50,000-step recurrence is fine). Each op's
-``backward`` returns one gradient per input; gradients that were broadcast in the forward pass are
-summed back to the input's shape in exactly one place, :func:`fit_to`.
+The backward pass (:func:`run_backward`) walks the recorded graph in reverse topological order
+(newest tensor first, without recursion, so graphs of any depth work: a 50,000-step recurrence is
+fine). Each op's ``backward`` returns one gradient per input; gradients that were broadcast in the
+forward pass are summed back to the input's shape in exactly one place, :func:`fit_to`. This
+module works on the recorded graph and raw arrays only: :class:`~tinygrad_rnn.Tensor` builds
+``.grad`` from what :func:`run_backward` returns.
 """
 from __future__ import annotations
 
@@ -11,8 +13,6 @@ import contextlib
 import itertools
 import threading
 from heapq import heappop, heappush
-
-import numpy as np
 
 from .backend import get_array_module, scatter_add
 from .scopes import step_of
@@ -176,197 +176,71 @@ class Scatter:
             buffer[self.key] += self.values
 
 
-def accumulate(store: dict, key, like, g, owned: set) -> None:
-    """Add gradient ``g`` for ``key`` (a tensor whose data is ``like``) into ``store[key]``.
+def accumulate(grads: dict, owned: set, t, g) -> None:
+    """Add the gradient ``g`` of tensor ``t`` into ``grads[t]``.
 
-    Arrays the engine allocated itself (their keys are in ``owned``) are added to in place;
-    arrays that came from an op's ``backward`` may be shared (``Add`` returns ``g`` twice) and
-    are never written into.
+    The first gradient is kept as it came (an op may hand the same array to several inputs:
+    ``Add`` returns ``g`` twice, so it is never written into). The second makes a new array,
+    which the engine owns (``owned``); later ones are added into it in place.
     """
-    prev = store.get(key)
-    if g.__class__ is Scatter:
-        if prev is not None and key in owned:
-            buffer = prev
-        else:
+    prev = grads.get(t)
+    if g.__class__ is Scatter:  # zero except at g.key: add it into an array of our own
+        if t not in owned:
             xp = get_array_module(g.values)
-            buffer = xp.zeros(like.shape, dtype=g.dtype) if prev is None else xp.array(prev)
-            owned.add(key)
-            store[key] = buffer
-        g.add_into(buffer)
+            grads[t] = xp.zeros(t.shape, dtype=g.dtype) if prev is None else xp.array(prev)
+            owned.add(t)
+        g.add_into(grads[t])
     elif prev is None:
-        store[key] = g
-    elif key in owned:
+        grads[t] = g
+    elif t in owned:
         prev += g
     else:
-        total = prev + g
-        if total.__class__ is not np.ndarray and isinstance(total, np.generic):
-            total = np.asarray(total)  # 0-d arithmetic gives an immutable NumPy scalar
-        owned.add(key)
-        store[key] = total
+        grads[t] = get_array_module(g).asarray(prev + g)  # asarray: 0-d sums give a scalar
+        owned.add(t)
 
 
-def run_backward(root, grad, retain_graph: bool = False, capture=None):
+def run_backward(root, grad, retain_graph: bool = False, keep: frozenset = frozenset()) -> dict:
     """Propagate ``grad`` (an array shaped like ``root``) from ``root`` to every tensor before it.
 
-    The op-made tensors that receive a gradient wait in a heap ordered by creation number,
-    newest first. A tensor is always made after its parents, so when the newest waiting tensor
-    is taken, every tensor made from it has already passed its gradient on: this is a reverse
-    topological order, found without sorting the graph first (and without recursion). Leaves
-    take their gradient as it arrives. When the next tensor is known without asking the heap (an
-    op's input that is newer than every waiting tensor, as in a chain of elementwise ops), it
-    is taken directly: the same order, for less bookkeeping.
+    Tensors that receive a gradient wait in a heap ordered by creation number, newest first. A
+    tensor is always made after its parents, so when the newest waiting tensor is taken, every
+    tensor made from it has already passed its gradient on: its gradient is complete. This is a
+    reverse topological order, found without sorting the graph first and without recursion.
 
-    Without ``capture``, gradients accumulate into ``.grad`` of leaves with ``requires_grad``
-    and of tensors that called ``retain_grad()``. With ``capture`` (a list of tensors) nothing
-    is accumulated and the gradients of those tensors are returned, in order (``None`` where no
-    gradient reached them), as ``torch.autograd.grad`` does.
+    Returns the gradient arrays of the leaves that require grad, of the tensors that called
+    ``retain_grad()`` and of the tensors in ``keep``, by tensor; no other gradient is kept.
+    The arrays are the caller's: none is shared with another tensor's gradient.
     """
-    from .tensor import Tensor
-
-    state.backward_pass = next(passes)
-    hooks, anomaly = state.grad_hooks, state.anomaly
-    keep_every, free_saved = capture is not None, not retain_graph
-    owned: set = set()     # tensors whose gradient buffer was allocated here (safe to add to)
-    finals: dict = {}      # tensor -> gradient, for retained and captured tensors, then leaves
-    leaf_grads: dict = {}  # leaf -> gradient
-    if root.op is None:    # backward from a leaf: its gradient is the seed itself
-        grads, waiting = {}, []
-        finals[root] = grad
-    else:
-        grads, waiting = {root: grad}, [(-root.seq, root)]
-    # ``nxt`` is a tensor whose first gradient ``nxt_g`` has just arrived and which is kept out of
-    # the heap and the dict: when it is newer than every waiting tensor, it is the one the heap
-    # would give next (in a chain of elementwise ops it always is), and it is taken directly.
-    nxt = nxt_g = None
-    while waiting or nxt is not None:
-        if nxt is not None and (not waiting or nxt.seq > -waiting[0][0]):
-            t, g = nxt, nxt_g
-        else:
-            if nxt is not None:  # a newer tensor came in after it: nxt waits in the heap too
-                grads[nxt] = nxt_g
-                heappush(waiting, (-nxt.seq, nxt))
-            t = heappop(waiting)[1]
-            g = grads.pop(t)
-        nxt = None
-        if owned:
-            owned.discard(t)  # from here on g may be handed to several inputs
-        if keep_every or t.retains_grad:
-            finals[t] = g
-        op = t.op
-        if op.freed:
-            where = "/".join(t.scope) or "top level"
+    state.backward_pass = next(passes)  # fused ops tell one pass from the next by it
+    grads, owned, finals = {root: grad}, set(), {}
+    waiting = [(-root.seq, root)]
+    while waiting:
+        t = heappop(waiting)[1]
+        g = grads.pop(t)
+        for hook in state.grad_hooks:
+            hook(t, g)
+        if t.op is None or t.retains_grad or t in keep:
+            finals[t] = g if t in owned else g.copy()
+        if t.op is None:
+            continue
+        if t.op.freed:
             raise RuntimeError(
-                f"backward(): trying to backward through {type(op).__name__} (scope {where}) a "
-                "second time, but the arrays it saved were freed by the first backward(); "
-                "pass retain_graph=True to the first backward() to keep them")
-        if op.wants_needs:
-            op.needs = [p.requires_grad for p in t.parents]
-        if hooks:
-            for hook in hooks:
-                hook(t, g)
-        in_grads = op.backward(g)
-        if anomaly:
-            for p, pg in zip(t.parents, in_grads):
-                if pg is not None and p.requires_grad:
-                    check_finite(pg.values if pg.__class__ is Scatter else pg, t, op,
-                                 "backward pass (gradient of its input)")
-        if op.saved and free_saved:
-            op.free()
-        parents = t.parents
-        if len(parents) == 1 and (not waiting or parents[0].seq > -waiting[0][0]):
-            # One input, newer than every waiting tensor (so not waiting itself): its gradient
-            # is complete and it comes next.
-            p, pg = parents[0], in_grads[0]
-            if pg is not None and p.op is not None and p.requires_grad and pg.__class__ is not Scatter:
-                if not op.same_shape:
-                    data = p.data
-                    if pg.shape != data.shape or pg.dtype is not data.dtype:
-                        pg = fit_to(pg, data)
-                nxt, nxt_g = p, pg
-                continue
-        elif len(parents) == 2:
-            # An op of a tensor and a leaf whose gradient buffer is already ours (h @ W, x * w,
-            # h + b in a recurrence): the leaf's gradient is added in place, and the tensor
-            # comes next when it is newer than every waiting tensor.
-            p, w = parents
-            pg, wg = in_grads
-            if (w.op is None and w in owned and p.op is not None and p.requires_grad
-                    and pg is not None and wg is not None and pg.__class__ is not Scatter
-                    and wg.__class__ is not Scatter and (not waiting or p.seq > -waiting[0][0])):
-                data = w.data
-                if wg.shape != data.shape or wg.dtype is not data.dtype:
-                    wg = fit_to(wg, data)
-                data = p.data
-                if pg.shape != data.shape or pg.dtype is not data.dtype:
-                    pg = fit_to(pg, data)
-                total = leaf_grads[w]
-                total += wg
-                nxt, nxt_g = p, pg
-                continue
-        fresh = op.fresh_grads  # arrays only this gradient uses: later arrivals may go into them
-        for p, pg in zip(parents, in_grads):
+                f"backward(): trying to backward through {type(t.op).__name__} (scope "
+                f"{'/'.join(t.scope) or 'top level'}) a second time, but the arrays it saved "
+                "were freed by the first backward(); pass retain_graph=True to the first "
+                "backward() to keep them")
+        in_grads = t.op.backward(g)
+        if not retain_graph:
+            t.op.free()
+        for p, pg in zip(t.parents, in_grads):
             if pg is None or not p.requires_grad:
                 continue
-            data = p.data
-            if pg.shape != data.shape or pg.dtype is not data.dtype:
-                pg = fit_to(pg, data)
-            if p.op is None:
-                store = leaf_grads
-                prev = store.get(p)
-            else:
-                if p is nxt:  # the same input twice (x * x): it takes the general path
-                    grads[p] = nxt_g
-                    heappush(waiting, (-p.seq, p))
-                    nxt = None
-                store = grads
-                prev = store.get(p)
-                if prev is None:  # its first gradient
-                    if nxt is None and pg.__class__ is not Scatter:
-                        nxt, nxt_g = p, pg
-                        continue
-                    heappush(waiting, (-p.seq, p))  # p waits for its turn
-            if pg.__class__ is Scatter:
-                accumulate(store, p, data, pg, owned)
-            elif prev is None:
-                store[p] = pg  # nothing to add it to
-                if fresh and (fresh is True or any(pg is in_grads[k] for k in fresh if k < len(in_grads))):
-                    owned.add(p)  # (a fitted gradient is a new array too)
-            elif p in owned:
-                prev += pg
-            else:
-                accumulate(store, p, data, pg, owned)
-    finals.update(leaf_grads)
-    if hooks:
-        for t, g in finals.items():
-            if t.op is None:
-                for hook in hooks:
-                    hook(t, g)
-    if capture is not None:
-        return [finals.get(t) for t in capture]
-    for t, g in finals.items():
-        if t not in owned:
-            g = g.copy()  # the array may be shared with other tensors' gradients
-        t.grad = Tensor(g) if t.grad is None else Tensor(t.grad.data + g)
-    return None
-
-
-def grad(outputs, inputs, grad_outputs=None, retain_graph: bool = False):
-    """Gradients of ``outputs`` with respect to ``inputs``, without touching any ``.grad``.
-
-    Args:
-        outputs: a tensor (scalar unless ``grad_outputs`` is given).
-        inputs: a tensor or a sequence of tensors anywhere in the graph of ``outputs``.
-        grad_outputs: the upstream gradient (tensor or array) shaped like ``outputs``.
-        retain_graph: keep the saved arrays so that backward can run again.
-
-    Returns:
-        A tuple of tensors (``None`` where ``outputs`` does not depend on an input).
-    """
-    from .tensor import Tensor
-
-    single = isinstance(inputs, Tensor)
-    inputs = [inputs] if single else list(inputs)
-    g = outputs.initial_grad(grad_outputs)
-    found = run_backward(outputs, g, retain_graph=retain_graph, capture=inputs)
-    return tuple(None if a is None else Tensor(a.copy()) for a in found)
-
+            if state.anomaly:
+                check_finite(pg.values if pg.__class__ is Scatter else pg, t, t.op,
+                             "backward pass (gradient of its input)")
+            if pg.__class__ is not Scatter:
+                pg = fit_to(pg, p.data)
+            if p not in grads:
+                heappush(waiting, (-p.seq, p))
+            accumulate(grads, owned, p, pg)
+    return finals

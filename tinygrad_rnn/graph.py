@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 from .nn.loop import unroll  # noqa: F401  (tg.graph.unroll is tg.nn.unroll)
 from .nn.tbptt import detach_state
 from .tensor import Tensor
+from .weak import WeakTensorDict
 
 STEP = re.compile(r"t(\d+)$")
 LAYER = re.compile(r"l(\d+)(_reverse)?$")
@@ -202,7 +203,7 @@ class Cut(NamedTuple):
     scope: tuple[str, ...]
 
 
-CUTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+CUTS: WeakTensorDict = WeakTensorDict()
 
 
 def flatten(state: Any) -> list[Tensor]:

@@ -208,7 +208,9 @@ class Tensor:
             grad: the upstream gradient, needed when this tensor is not a scalar.
             retain_graph: keep the arrays the ops saved, so that backward can run again.
         """
-        run_backward(self, self.initial_grad(grad), retain_graph=retain_graph)
+        grads = run_backward(self, self.initial_grad(grad), retain_graph=retain_graph)
+        for t, g in grads.items():  # leaves that require grad, and tensors that retain_grad()
+            t.grad = Tensor(g) if t.grad is None else Tensor(t.grad.data + g)
 
     def retain_grad(self) -> Tensor:
         """Keep the gradient of this non-leaf tensor in ``.grad`` after ``backward()``."""
@@ -273,8 +275,14 @@ class Tensor:
     def __getitem__(self, key):
         return ops.Index.apply(self, key=unwrap_index(key))
 
-    # comparisons give boolean tensors outside the graph (useful for tg.where and masks);
-    # == and != keep Python's identity meaning, so tensors can be dict keys and set members.
+    # comparisons give boolean tensors outside the graph (masks for tg.where, as torch); a
+    # tensor still hashes by identity, so it can be a dict key or a set member (as in torch)
+    def __eq__(self, other):
+        return Tensor(self.data == self.lift(other).data)
+
+    def __ne__(self, other):
+        return Tensor(self.data != self.lift(other).data)
+
     def __lt__(self, other):
         return Tensor(self.data < self.lift(other).data)
 
@@ -289,18 +297,44 @@ class Tensor:
 
     __hash__ = object.__hash__
 
+    # logical (bool tensors) and bitwise (integer tensors) operators, outside the graph
+    def __invert__(self):
+        return Tensor(~self.logical("~"))
+
+    def __and__(self, other):
+        return Tensor(self.logical("&") & self.lift(other).logical("&"))
+
+    def __or__(self, other):
+        return Tensor(self.logical("|") | self.lift(other).logical("|"))
+
+    def __xor__(self, other):
+        return Tensor(self.logical("^") ^ self.lift(other).logical("^"))
+
+    __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
+
+    def logical(self, operator: str):
+        """The data, for a logical or bitwise ``operator``: bool and integer tensors only."""
+        if self.dtype.kind not in "biu":
+            raise TypeError(f"{operator} needs bool or integer tensors, not {self.dtype} (as torch)")
+        return self.data
+
+    def floating(self) -> Tensor:
+        """This tensor, or a float32 copy of an integer or bool one (the default dtype, as torch's
+        ``exp``, ``tanh``, ... of an integer tensor)."""
+        return self if self.data.dtype.kind in "fc" else self.astype(np.float32)
+
     # ---- functions as methods ----------------------------------------------------------
     def exp(self):
-        return ops.Exp.apply(self)
+        return ops.Exp.apply(self.floating())
 
     def log(self):
-        return ops.Log.apply(self)
+        return ops.Log.apply(self.floating())
 
     def tanh(self):
-        return ops.Tanh.apply(self)
+        return ops.Tanh.apply(self.floating())
 
     def sigmoid(self):
-        return ops.Sigmoid.apply(self)
+        return ops.Sigmoid.apply(self.floating())
 
     def relu(self):
         return ops.Relu.apply(self)
@@ -309,7 +343,7 @@ class Tensor:
         return ops.Abs.apply(self)
 
     def sqrt(self):
-        return ops.Sqrt.apply(self)
+        return ops.Sqrt.apply(self.floating())
 
     def clip(self, lo=None, hi=None):
         """Values limited to ``[lo, hi]``; the gradient passes where the value was inside."""
@@ -364,28 +398,23 @@ class Tensor:
         return self.split(max(1, -(-length // n)), axis)
 
 
-def recorded(data, op, parents: tuple) -> Tensor:
-    """``Tensor(data, True, op, parents)``, made without the ``__init__`` call.
+def grad(outputs: Tensor, inputs, grad_outputs=None, retain_graph: bool = False) -> tuple:
+    """Gradients of ``outputs`` with respect to ``inputs``, without touching any ``.grad``.
 
-    ``Op.apply`` makes one per recorded op; calling ``__init__`` through the type costs about as
-    much as setting all the fields, so they are set here directly (the same fields, in the same
-    way).
+    Args:
+        outputs: a tensor (scalar unless ``grad_outputs`` is given).
+        inputs: a tensor or a sequence of tensors anywhere in the graph of ``outputs``.
+        grad_outputs: the upstream gradient (tensor or array) shaped like ``outputs``.
+        retain_graph: keep the saved arrays so that backward can run again.
+
+    Returns:
+        A tuple of tensors (``None`` where ``outputs`` does not depend on an input), as
+        ``torch.autograd.grad``.
     """
-    t = new_tensor(Tensor)
-    t.data = data
-    t.grad = None
-    t.requires_grad = True
-    t.op = op
-    t.parents = parents
-    t.name = None
-    t.scope = state.scope
-    t.retains_grad = False
-    t.seq = next_seq()
-    return t
-
-
-new_tensor = Tensor.__new__
-next_seq = creation_numbers.__next__
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    found = run_backward(outputs, outputs.initial_grad(grad_outputs), retain_graph=retain_graph,
+                         keep=frozenset(inputs))
+    return tuple(Tensor(found[t]) if t in found else None for t in inputs)
 
 
 def normalize_axis(axis, ndim: int):
@@ -410,24 +439,57 @@ def unwrap_index(key):
     return key
 
 
+CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}  # bool < integer < floating < complex
+
+
+def result_dtype(*tensors: Tensor) -> np.dtype:
+    """The dtype of an elementwise op of ``tensors``, by PyTorch's promotion rule.
+
+    The highest category wins (bool < integer < float), and within it the widest dtype:
+    int64 + float32 -> float32 (NumPy would give float64). Tensors with dimensions decide before
+    0-d ones, unless a 0-d tensor is of a higher category: float32 + 0-d float64 -> float32,
+    int64 + 0-d float64 -> float64.
+    """
+
+    def promote(dtypes):
+        top = max(CATEGORY[d.kind] for d in dtypes)
+        return np.result_type(*[d for d in dtypes if CATEGORY[d.kind] == top])
+
+    sized = [t.dtype for t in tensors if t.ndim > 0]
+    zero_d = [t.dtype for t in tensors if t.ndim == 0]
+    if not sized or not zero_d:
+        return promote(sized or zero_d)
+    d, z = promote(sized), promote(zero_d)
+    return z if CATEGORY[z.kind] > CATEGORY[d.kind] else d
+
+
+def promoted(*tensors: Tensor) -> tuple:
+    """``tensors`` cast to their :func:`result_dtype` where they differ from it."""
+    first = tensors[0].data.dtype
+    if all(t.data.dtype == first for t in tensors):
+        return tensors
+    dtype = result_dtype(*tensors)
+    return tuple(t if t.dtype == dtype else t.astype(dtype) for t in tensors)
+
+
 def binary_operator(tensor_op, scalar_op, *, reflected=False, negate=False, true_divide=False):
     """A Tensor operator: a Python number goes to ``scalar_op``, anything else to ``tensor_op``.
 
     ``reflected`` serves ``number - x`` style calls (``__rsub__``); ``negate`` turns ``x - c``
-    into ``x + (-c)``; ``true_divide`` makes integer tensors float32 first, as torch does.
+    into ``x + (-c)``; ``true_divide`` makes an integer result float32, as torch does. Two
+    tensors of different dtypes are promoted as torch promotes them (:func:`result_dtype`).
     """
 
     def operator(self, other):
-        x = self.astype(np.float32) if true_divide and self.data.dtype.kind not in "fc" else self
-        if isinstance(other, Tensor):  # the common cases first: they run at every op
-            return tensor_op.apply(other, x) if reflected else tensor_op.apply(x, other)
-        if other.__class__ is float and x.data.dtype.kind in "fc":
-            return scalar_op.apply(x, -other if negate else other)
-        x, c = x.with_scalar(other)
-        if c is None:
-            y = x.lift(other)
+        x, c = (self, None) if isinstance(other, Tensor) else self.with_scalar(other)
+        if c is None:  # another tensor (the common case: it runs at every op) or an array
+            x, y = promoted(x, other if isinstance(other, Tensor) else x.lift(other))
+            if true_divide:
+                x, y = x.floating(), y.floating()
             return tensor_op.apply(y, x) if reflected else tensor_op.apply(x, y)
-        return scalar_op.apply(x, -c if negate else c)
+        if true_divide:
+            x = x.floating()
+        return scalar_op.apply(x, c=-c if negate else c)
 
     return operator
 

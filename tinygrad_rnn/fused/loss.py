@@ -40,8 +40,6 @@ class CrossEntropy(Op):
         self.save(logp)
         return loss
 
-    fresh_grads = True  # a new array
-
     def backward(self, g):
         (logp,) = self.saved
         xp = get_array_module(logp)

@@ -242,8 +242,6 @@ class LSTMOutput(Op):
             return seq.states[0, :-1] if seq.reverse else seq.states[0, 1:]
         return xp.stack([hc[0] for hc in hcs])
 
-    fresh_grads = True  # each state's gradient is its own slice of a new array
-
     def backward(self, g):
         xp = get_array_module(g)
         grads = xp.empty((2, *g.shape), dtype=g.dtype)

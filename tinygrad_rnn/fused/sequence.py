@@ -6,8 +6,7 @@ import weakref
 
 from ..autograd import Scatter, state
 from ..backend import get_array_module
-from ..ops.base import Op, check_forward, op_error
-from ..tensor import Tensor, recorded
+from ..ops.base import Op
 from .pool import ArrayPool, _give_back
 
 
@@ -124,35 +123,11 @@ class StepSequence:
 
 
 class FusedStep(Op):
-    """A fused recurrent step: ``apply(zx, state, w, b=None, t=..., seq=...)``.
+    """A fused recurrent step: ``apply(zx, state, w[, b], t=..., seq=...)``.
 
-    The same as :meth:`Op.apply`, written out for these four inputs and two settings: a layer
-    calls it at every time step.
+    ``zx``, ``state``, ``w`` and the optional bias ``b`` are tensors; ``t`` (the time step) and
+    ``seq`` (the :class:`StepSequence` the step belongs to) are settings.
     """
-
-    fresh_grads = (1, 2, 3)  # not zx's: it is the sequence's own array
-
-    @classmethod
-    def apply(cls, zx, h, w, b=None, t: int = 0, seq=None):
-        inputs = (zx, h, w) if b is None else (zx, h, w, b)
-        kind = zx.data.__class__
-        if (h.data.__class__ is not kind or w.data.__class__ is not kind
-                or (b is not None and b.data.__class__ is not kind)) \
-                and len({x.device for x in inputs}) > 1:
-            raise op_error(cls, inputs, None)
-        op = cls()
-        try:
-            out = op.forward(zx.data, h.data, w.data, None if b is None else b.data, t, seq)
-        except Exception as e:
-            raise op_error(cls, inputs, e) from e
-        # which inputs get a gradient, fixed here (as torch fixes it when it records the graph):
-        # the engine need not ask at every step
-        op.needs = needs = [zx.requires_grad, h.requires_grad, w.requires_grad] if b is None \
-            else [zx.requires_grad, h.requires_grad, w.requires_grad, b.requires_grad]
-        y = recorded(out, op, inputs) if state.grad_enabled and True in needs else Tensor(out)
-        if state.anomaly:
-            check_forward(y, op, inputs)
-        return y
 
     def keep(self, seq, r: int, zx_shape: tuple, w) -> None:
         """At the end of ``forward``: remember the step; after the last one, tidy the sequence."""

@@ -4,7 +4,7 @@ Composite functions (softmax, losses, cells) are built from these and never defi
 of their own. ``PRIMITIVES`` lists them all; the test suite checks each one's gradient. Fused
 operations (a whole LSTM or GRU step, softmax cross-entropy) live in :mod:`tinygrad_rnn.fused`.
 """
-from .base import BinaryOp, Op, ScalarOp, UnaryOp
+from .base import Op
 from .binary import Add, Div, Maximum, Mul, Pow, Sub, Where
 from .matmul import MatMul
 from .movement import Concat, Index, Reshape, Stack, Transpose
@@ -17,4 +17,4 @@ PRIMITIVES = (Add, Sub, Mul, Div, Pow, Maximum, Where, AddScalar, RSubScalar, Mu
               Relu, Abs, Sqrt, Clip, Cast, ToDevice, Sum, Mean, Max, Reshape, Transpose, Index,
               Concat, Stack)
 
-__all__ = ["Op", "UnaryOp", "BinaryOp", "ScalarOp", "PRIMITIVES"] + [op.__name__ for op in PRIMITIVES]
+__all__ = ["Op", "PRIMITIVES"] + [op.__name__ for op in PRIMITIVES]

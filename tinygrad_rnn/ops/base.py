@@ -6,20 +6,15 @@ gradient ``g`` of the output and returns one gradient per input (``None`` for an
 none). ``backward`` may return a gradient of the broadcast output shape: the engine sums it back
 (:func:`tinygrad_rnn.autograd.fit_to`). ``backward`` never writes into ``g``.
 
-Gradients that pass only where a mask holds (relu, clip, where, maximum) multiply by the mask
-(relu by ``sign(y)``, the same mask as 0s and 1s): NumPy's masked selection is about 20 times
-slower on large arrays. An infinite upstream gradient therefore becomes NaN where the mask is
-false (``inf * 0``); PyTorch gives 0 there.
+Gradients that pass only where a mask holds (relu, clip, where, maximum) select with
+``xp.where(mask, g, 0)`` rather than multiply by the mask, so an infinite or NaN upstream gradient
+gives 0 where the mask is false, as in PyTorch (``inf * 0`` would be NaN).
 """
 from __future__ import annotations
 
-import numpy as np
-
 from ..autograd import state
 from ..backend import DeviceError, get_array_module
-from ..tensor import Tensor, recorded
-
-ndarray, generic, asarray = np.ndarray, np.generic, np.asarray  # read at every op: no lookups
+from ..tensor import Tensor
 
 
 class Op:
@@ -27,14 +22,7 @@ class Op:
 
     saved: tuple = ()
     freed = False
-    wants_needs = False  # set True to receive ``self.needs`` (which inputs need a gradient)
-    needs: tuple | list = ()  # one flag per input, set by the engine before backward
-    # Inputs whose gradient ``backward`` always returns as a new array that nothing else uses
-    # (True: every input): the engine may then add later gradients into it in place.
-    fresh_grads: tuple | bool = ()
-    # True when ``backward`` always returns gradients of its inputs' shapes and dtypes: the
-    # engine then skips fitting them (elementwise ops of one tensor).
-    same_shape = False
+    needs: tuple = ()  # one flag per input: does it need a gradient (fixed when recorded)
 
     def save(self, *arrays) -> None:
         """Keep ``arrays`` for ``backward`` (released after it unless ``retain_graph``)."""
@@ -46,105 +34,35 @@ class Op:
             self.saved = ()
             self.freed = True
 
-    def forward(self, *arrays, **attrs):  # pragma: no cover - abstract
+    def forward(self, *arrays, **settings):  # pragma: no cover - abstract
         raise NotImplementedError
 
     def backward(self, g):  # pragma: no cover - abstract
         raise NotImplementedError
 
     @classmethod
-    def apply(cls, *inputs, **attrs):
-        """Run the op on tensors ``inputs`` and record it in the graph when a gradient is needed."""
+    def apply(cls, *inputs, **settings):
+        """Run the op on tensors ``inputs`` and record it in the graph when a gradient is needed.
+
+        ``settings`` (an axis, a Python number, a shape) go to ``forward`` as keywords. Which
+        inputs need a gradient is fixed here, when the op is recorded (as torch does): ``needs``.
+        """
+        if len({type(t.data) for t in inputs}) > 1 and len({t.device for t in inputs}) > 1:
+            raise op_error(cls, inputs, None)
         op = cls()
-        n = len(inputs)
-        if n == 2:
-            x, y = inputs
-            a, b = x.data, y.data
-            if a.__class__ is not b.__class__ and x.device != y.device:
-                raise op_error(cls, inputs, None)
-            try:
-                out = op.forward(a, b, **attrs) if attrs else op.forward(a, b)
-            except Exception as e:
-                raise op_error(cls, inputs, e) from e
-            needs_grad = x.requires_grad or y.requires_grad
-        elif n == 1:
-            x = inputs[0]
-            try:
-                out = op.forward(x.data, **attrs) if attrs else op.forward(x.data)
-            except Exception as e:
-                raise op_error(cls, inputs, e) from e
-            needs_grad = x.requires_grad
+        try:
+            out = op.forward(*[t.data for t in inputs], **settings)
+        except Exception as e:
+            raise op_error(cls, inputs, e) from e
+        out = get_array_module(out).asarray(out)  # NumPy returns scalars from 0-d arithmetic
+        op.needs = tuple(t.requires_grad for t in inputs)
+        if state.grad_enabled and any(op.needs):
+            y = Tensor(out, requires_grad=True, op=op, parents=inputs)
         else:
-            kind, needs_grad = inputs[0].data.__class__, False
-            for t in inputs:
-                if t.data.__class__ is not kind and t.device != inputs[0].device:
-                    raise op_error(cls, inputs, None)
-                needs_grad = needs_grad or t.requires_grad
-            try:
-                out = op.forward(*[t.data for t in inputs], **attrs)
-            except Exception as e:
-                raise op_error(cls, inputs, e) from e
-        if out.__class__ is not ndarray and isinstance(out, generic):
-            out = asarray(out)  # NumPy returns scalars from 0-d ufuncs and full reductions
-        y = recorded(out, op, inputs) if needs_grad and state.grad_enabled else Tensor(out)
+            y = Tensor(out)
         if state.anomaly:
             check_forward(y, op, inputs)
         return y
-
-
-class UnaryOp(Op):
-    """An op of one tensor and no settings: ``apply(x)``, :meth:`Op.apply` written out for it.
-
-    Elementwise ops run at every step of every recurrent cell, so their call overhead matters:
-    without the argument packing and the checks for other numbers of inputs, a call costs
-    about 0.2 us less. :class:`ScalarOp` adds one Python number: ``apply(x, c)``. Subclasses are
-    elementwise: their input gradient has the input's shape and dtype.
-    """
-
-    same_shape = True
-
-    @classmethod
-    def apply(cls, x, c=None):
-        op = cls()
-        try:
-            out = op.forward(x.data) if c is None else op.forward(x.data, c)
-        except Exception as e:
-            raise op_error(cls, (x,), e) from e
-        if out.__class__ is not ndarray and isinstance(out, generic):
-            out = asarray(out)
-        y = recorded(out, op, (x,)) if x.requires_grad and state.grad_enabled else Tensor(out)
-        if state.anomaly:
-            check_forward(y, op, (x,))
-        return y
-
-
-class ScalarOp(UnaryOp):
-    """An op of one tensor and one Python number ``c``: ``forward(x, c)``, ``apply(x, c)``.
-
-    The number is passed positionally (no keyword packing), as :class:`UnaryOp` does.
-    """
-
-
-class BinaryOp(Op):
-    """An op of two tensors and no settings: ``apply(x, y)``, :meth:`Op.apply` written out."""
-
-    @classmethod
-    def apply(cls, x, y):
-        a, b = x.data, y.data
-        if a.__class__ is not b.__class__ and x.device != y.device:
-            raise op_error(cls, (x, y), None)
-        op = cls()
-        try:
-            out = op.forward(a, b)
-        except Exception as e:
-            raise op_error(cls, (x, y), e) from e
-        if out.__class__ is not ndarray and isinstance(out, generic):
-            out = asarray(out)
-        z = recorded(out, op, (x, y)) if (x.requires_grad or y.requires_grad) \
-            and state.grad_enabled else Tensor(out)
-        if state.anomaly:
-            check_forward(z, op, (x, y))
-        return z
 
 
 def check_forward(y, op, inputs) -> None:

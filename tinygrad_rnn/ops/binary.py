@@ -4,10 +4,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..backend import constant, get_array_module
-from .base import BinaryOp, Op
+from .base import Op
 
 
-class Add(BinaryOp):
+class Add(Op):
     """z = x + y;  dx = g, dy = g."""
 
     def forward(self, x, y):
@@ -17,7 +17,7 @@ class Add(BinaryOp):
         return g, g
 
 
-class Sub(BinaryOp):
+class Sub(Op):
     """z = x - y;  dx = g, dy = -g."""
 
     def forward(self, x, y):
@@ -27,7 +27,7 @@ class Sub(BinaryOp):
         return g, -g
 
 
-class Mul(BinaryOp):
+class Mul(Op):
     """z = x * y;  dx = g * y, dy = g * x."""
 
     def forward(self, x, y):
@@ -39,7 +39,7 @@ class Mul(BinaryOp):
         return g * y, g * x
 
 
-class Div(BinaryOp):
+class Div(Op):
     """z = x / y;  dx = g / y, dy = -g * z / y."""
 
     def forward(self, x, y):
@@ -53,10 +53,9 @@ class Div(BinaryOp):
         return gx, -gx * z
 
 
-class Pow(BinaryOp):
-    """z = x ** y;  dx = g * y * x ** (y - 1), dy = g * z * log(x) (0 where x = 0)."""
-
-    wants_needs = True
+class Pow(Op):
+    """z = x ** y;  dx = g * y * x ** (y - 1) (0 where y = 0), dy = g * z * log(x) (0 where
+    x = 0 and y >= 0), as torch."""
 
     def forward(self, x, y):
         z = x ** y
@@ -69,14 +68,14 @@ class Pow(BinaryOp):
         gx = gy = None
         with np.errstate(divide="ignore", invalid="ignore"):  # 0 ** negative is inf, as torch
             if self.needs[0]:
-                gx = g * y * x ** (y - 1)
+                gx = g * xp.where(y == 0, 0, y * x ** (y - 1))
             if self.needs[1]:
-                gy = g * xp.where(x == 0, 0, z * xp.log(xp.where(x == 0, 1, x)))
+                gy = g * xp.where((x == 0) & (y >= 0), 0, z * xp.log(xp.where(x == 0, 1, x)))
         return gx, gy
 
 
-class Maximum(BinaryOp):
-    """z = max(x, y);  the gradient goes to the larger input, halved between ties (as torch)."""
+class Maximum(Op):
+    """z = max(x, y);  dx = g where x > y, g / 2 where x = y, 0 where x < y (dy alike), as torch."""
 
     def forward(self, x, y):
         self.save(x, y)
@@ -84,14 +83,13 @@ class Maximum(BinaryOp):
 
     def backward(self, g):
         x, y = self.saved
-        xp = get_array_module(g)
-        share = xp.add(x > y, x >= y, dtype=g.dtype)  # 2 where x wins, 1 at a tie, 0 where y wins
-        gx = g * share * constant(0.5, g)
-        return gx, g - gx
+        xp, zero = get_array_module(g), constant(0, g)
+        g_tie = xp.where(x == y, g * constant(0.5, g), g)
+        return xp.where(x < y, zero, g_tie), xp.where(x > y, zero, g_tie)
 
 
 class Where(Op):
-    """z = cond ? x : y (cond is not differentiated);  dx = g * cond, dy = g * (not cond)."""
+    """z = cond ? x : y (cond is not differentiated);  dx = cond ? g : 0, dy = cond ? 0 : g."""
 
     def forward(self, x, y, cond):
         xp = get_array_module(x)
@@ -101,5 +99,5 @@ class Where(Op):
 
     def backward(self, g):
         (cond,) = self.saved
-        gx = g * cond
-        return gx, g - gx
+        xp, zero = get_array_module(g), constant(0, g)
+        return xp.where(cond, g, zero), xp.where(cond, zero, g)

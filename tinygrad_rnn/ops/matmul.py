@@ -1,13 +1,12 @@
 """Matrix product, with NumPy's ``matmul`` rules (1-D operands, broadcast batch dimensions)."""
 from __future__ import annotations
 
-from .base import BinaryOp
+from .base import Op
 
 
-class MatMul(BinaryOp):
+class MatMul(Op):
     """z = x @ y;  dx = g @ y^T, dy = x^T @ g (batch dimensions summed back by the engine)."""
 
-    wants_needs = True
 
     def forward(self, x, y):
         if x.ndim == 0 or y.ndim == 0:

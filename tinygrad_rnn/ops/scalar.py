@@ -7,10 +7,10 @@ into a 0-d array of ``x``'s dtype (:func:`tinygrad_rnn.backend.constant`).
 from __future__ import annotations
 
 from ..backend import constant, get_array_module
-from .base import ScalarOp
+from .base import Op
 
 
-class AddScalar(ScalarOp):
+class AddScalar(Op):
     """y = x + c (also x - c, as x + (-c));  dx = g."""
 
     def forward(self, x, c):
@@ -22,7 +22,7 @@ class AddScalar(ScalarOp):
         return (g,)
 
 
-class RSubScalar(ScalarOp):
+class RSubScalar(Op):
     """y = c - x;  dx = -g."""
 
     def forward(self, x, c):
@@ -34,7 +34,7 @@ class RSubScalar(ScalarOp):
         return (-g,)
 
 
-class MulScalar(ScalarOp):
+class MulScalar(Op):
     """y = x * c;  dx = g * c."""
 
     def forward(self, x, c):
@@ -46,7 +46,7 @@ class MulScalar(ScalarOp):
         return (g * self.c,)
 
 
-class DivScalar(ScalarOp):
+class DivScalar(Op):
     """y = x / c;  dx = g / c."""
 
     def forward(self, x, c):
@@ -58,7 +58,7 @@ class DivScalar(ScalarOp):
         return (g / self.c,)
 
 
-class RDivScalar(ScalarOp):
+class RDivScalar(Op):
     """y = c / x;  dx = -g * y / x."""
 
     def forward(self, x, c):
@@ -73,7 +73,7 @@ class RDivScalar(ScalarOp):
         return (-g * y / x,)
 
 
-class PowScalar(ScalarOp):
+class PowScalar(Op):
     """y = x ** c;  dx = g * c * x ** (c - 1)."""
 
     def forward(self, x, c):
@@ -84,12 +84,14 @@ class PowScalar(ScalarOp):
 
     def backward(self, g):
         (x,) = self.saved
+        if self.value == 0:  # x ** 0 is 1 everywhere, also at x = 0 (where c x ** (c-1) is NaN)
+            return (get_array_module(g).zeros_like(g),)
         if self.value == 2:
             return (g * (x + x),)
         return (g * (self.c * x ** constant(self.value - 1, x)),)
 
 
-class RPowScalar(ScalarOp):
+class RPowScalar(Op):
     """y = c ** x;  dx = g * y * log(c)."""
 
     def forward(self, x, c):

@@ -4,10 +4,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..backend import constant, device_of, get_array_module, to_device
-from .base import Op, UnaryOp
+from .base import Op
 
 
-class Neg(UnaryOp):
+class Neg(Op):
     """y = -x;  dx = -g."""
 
     def forward(self, x):
@@ -17,7 +17,7 @@ class Neg(UnaryOp):
         return (-g,)
 
 
-class Exp(UnaryOp):
+class Exp(Op):
     """y = exp(x);  dx = g * y."""
 
     def forward(self, x):
@@ -30,7 +30,7 @@ class Exp(UnaryOp):
         return (g * y,)
 
 
-class Log(UnaryOp):
+class Log(Op):
     """y = log(x);  dx = g / x."""
 
     def forward(self, x):
@@ -42,7 +42,7 @@ class Log(UnaryOp):
         return (g / x,)
 
 
-class Tanh(UnaryOp):
+class Tanh(Op):
     """y = tanh(x);  dx = g * (1 - y**2)."""
 
     def forward(self, x):
@@ -55,7 +55,7 @@ class Tanh(UnaryOp):
         return (g * (constant(1, y) - y * y),)
 
 
-class Sigmoid(UnaryOp):
+class Sigmoid(Op):
     """y = 1 / (1 + exp(-x)), computed as e / (1 + e) with e = exp(x);  dx = g * y * (1 - y).
 
     x is capped at log(largest float) - 1 so exp cannot overflow (y rounds to 1 long before). For
@@ -89,12 +89,8 @@ def exp_limit(like):
         return c
 
 
-class Relu(UnaryOp):
-    """y = max(x, 0);  dx = g * sign(y): g where x > 0, else 0.
-
-    ``sign(y)`` is 1 or 0 since y >= 0 (NaN where x is NaN, which propagates), a float array:
-    multiplying by it is faster than by the boolean mask ``y > 0``, which NumPy must cast.
-    """
+class Relu(Op):
+    """y = max(x, 0);  dx = 0 where y <= 0, else g (as torch: g passes at a NaN input)."""
 
     def forward(self, x):
         y = get_array_module(x).maximum(x, constant(0, x))
@@ -103,10 +99,10 @@ class Relu(UnaryOp):
 
     def backward(self, g):
         (y,) = self.saved
-        return (g * get_array_module(y).sign(y),)
+        return (get_array_module(g).where(y <= 0, constant(0, g), g),)
 
 
-class Abs(UnaryOp):
+class Abs(Op):
     """y = abs(x);  dx = g * sign(x) (0 at x = 0, as torch)."""
 
     def forward(self, x):
@@ -118,7 +114,7 @@ class Abs(UnaryOp):
         return (g * get_array_module(x).sign(x),)
 
 
-class Sqrt(UnaryOp):
+class Sqrt(Op):
     """y = sqrt(x);  dx = g / (2 y)."""
 
     def forward(self, x):
@@ -146,7 +142,7 @@ class Clip(Op):
 
     def backward(self, g):
         (inside,) = self.saved
-        return (g * inside,)
+        return (get_array_module(g).where(inside, g, constant(0, g)),)
 
 
 class Cast(Op):

@@ -14,14 +14,13 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..autograd import grad
 from ..creation import randn
 from ..functions import stack
 from ..graph import trace
 from ..nn import GRU, LSTM, RNN, unroll
 from ..nn.recurrent import RecurrentLayer
 from ..random import manual_seed
-from ..tensor import Tensor
+from ..tensor import Tensor, grad
 
 
 def irnn_layer(input_size: int, hidden_size: int, num_layers: int = 1, scale: float = 1.0,

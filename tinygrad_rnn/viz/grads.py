@@ -15,16 +15,16 @@ every tensor of that backward pass, so ``draw(loss, grads=True)`` can colour eac
 """
 from __future__ import annotations
 
-import weakref
 from typing import Self
 
 from .. import backend
-from ..autograd import grad, state
+from ..autograd import state
 from ..graph import Graph
-from ..tensor import Tensor
+from ..tensor import Tensor, grad
+from ..weak import WeakTensorDict
 
 #: The latest recorded norm of every tensor still alive, from any ``record_grads`` block.
-RECORDED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+RECORDED: WeakTensorDict = WeakTensorDict()
 
 HOW = ("record them during backward: `with tg.viz.record_grads(): loss.backward()`, then "
        "draw(loss, grads=True)")
@@ -46,7 +46,7 @@ class record_grads:
     """
 
     def __init__(self):
-        self.norms: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self.norms: WeakTensorDict = WeakTensorDict()
 
     def hook(self, t: Tensor, g) -> None:
         value = norm(g)

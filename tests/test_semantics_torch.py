@@ -1,0 +1,89 @@
+"""PyTorch's semantics where NumPy's differ: comparisons, logical operators, dtype promotion."""
+import numpy as np
+import pytest
+
+import tinygrad_rnn as tg
+
+torch = pytest.importorskip("torch")
+
+TORCH_DTYPES = {"bool": torch.bool, "uint8": torch.uint8, "int8": torch.int8,
+                "int32": torch.int32, "int64": torch.int64, "float16": torch.float16,
+                "float32": torch.float32, "float64": torch.float64}
+
+
+def pair(values, dtype, zero_d=False):
+    """The same values as a tinygrad_rnn and a torch tensor."""
+    a = np.asarray(values[0] if zero_d else values).astype(dtype)
+    return tg.tensor(a, dtype=dtype), torch.tensor(a, dtype=TORCH_DTYPES[dtype])
+
+
+def test_eq_and_ne_are_elementwise_and_tensors_still_hash_by_identity():
+    x = tg.tensor([0.0, 1.0, 2.0, 0.0])
+    assert (x == 0).tolist() == [True, False, False, True]
+    assert (x != 0).tolist() == [False, True, True, False]
+    assert (x == tg.tensor([0.0, 1.0, 5.0, 1.0])).dtype == np.bool_
+    # the two silent bugs of identity comparison: masks and tg.where
+    loss, y = tg.tensor([1.0, 2.0, 3.0]), tg.tensor([5, 0, 7])
+    assert (loss * (y != 0)).sum().item() == 4.0
+    assert tg.where(x == 0, tg.ones(4), tg.zeros(4)).tolist() == [1, 0, 0, 1]
+    # hashing stays by identity: dicts and sets of tensors work, as in torch
+    twin = tg.tensor([0.0, 1.0, 2.0, 0.0])
+    assert len({x: 1, twin: 2}) == 2 and x in {x} and twin not in {x}
+
+
+def test_logical_operators_on_bool_tensors():
+    a, b = tg.tensor([True, False, True]), tg.tensor([True, True, False])
+    assert (~a).tolist() == [False, True, False]
+    assert (a & b).tolist() == [True, False, False]
+    assert (a | b).tolist() == [True, True, True]
+    assert (a ^ b).tolist() == [False, True, True]
+    with pytest.raises(TypeError, match="bool or integer tensors, not float32"):
+        ~tg.tensor([1.0])
+
+
+BINARY = [("add", lambda a, b: a + b), ("sub", lambda a, b: a - b), ("mul", lambda a, b: a * b),
+          ("div", lambda a, b: a / b)]
+DTYPES = ["bool", "uint8", "int32", "int64", "float16", "float32", "float64"]
+
+
+@pytest.mark.parametrize("name,fn", BINARY, ids=[b[0] for b in BINARY])
+@pytest.mark.parametrize("zero_d", [(False, False), (False, True), (True, False)])
+def test_binary_promotion_follows_torch(name, fn, zero_d):
+    for da in DTYPES:
+        for db in DTYPES:
+            if name == "sub" and "bool" in (da, db):
+                continue  # torch refuses bool subtraction
+            x, tx = pair([1, 2, 3], da, zero_d[0])
+            y, ty = pair([3, 1, 2], db, zero_d[1])
+            expected = fn(tx, ty)
+            got = fn(x, y)
+            assert str(got.dtype) == str(expected.dtype).removeprefix("torch."), (da, db)
+            np.testing.assert_allclose(got.numpy().astype(np.float64),
+                                       expected.numpy().astype(np.float64), rtol=1e-3)
+
+
+@pytest.mark.parametrize("dtype", ["bool", "uint8", "int32", "int64"])
+@pytest.mark.parametrize("op", ["exp", "log", "tanh", "sigmoid", "sqrt"])
+def test_float_functions_of_integer_tensors_give_float32_as_torch(op, dtype):
+    x, tx = pair([1, 2, 3], dtype)
+    got, expected = getattr(x, op)(), getattr(tx, op)()
+    assert got.dtype == np.float32 and expected.dtype == torch.float32
+    np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-6)
+
+
+def test_float32_with_a_zero_d_float64_array_stays_float32():
+    x = tg.tensor([1.0, 2.0])
+    assert (x + np.float64(0.5)).dtype == np.float32
+    assert (x + np.array(0.5)).dtype == np.float32
+    assert (x * tg.tensor(2.0, dtype=np.float64)).dtype == np.float32
+
+
+def test_promotion_is_differentiable():
+    w = tg.tensor([1.0, 2.0], dtype=np.float64, requires_grad=True)
+    i = tg.tensor([3, 4])
+    y = (w * i).sum()  # int64 * float64 -> float64
+    y.backward()
+    assert y.dtype == np.float64 and w.grad.tolist() == [3.0, 4.0]
+    v = tg.tensor([1.0, 2.0], requires_grad=True)
+    (v + tg.tensor([1], dtype=np.int64)).sum().backward()
+    assert v.grad.dtype == np.float32 and v.grad.tolist() == [1.0, 1.0]

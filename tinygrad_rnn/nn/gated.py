@@ -1,6 +1,6 @@
 """``LSTM`` and ``GRU``: the gated layers over whole sequences, with PyTorch's signatures.
 
-They are :class:`~tinygrad_rnn.nn.recurrent.RecurrentLayer` s like ``RNN``: each says in its
+Like ``RNN``, each is a :class:`~tinygrad_rnn.nn.recurrent.RecurrentLayer` that says in its
 ``recurrence`` what it hoists out of the time loop and what one step does. Each has two paths
 to the same numbers: by default a step is one fused op (:mod:`tinygrad_rnn.fused`), whose
 gradient is written out by hand; ``fused=False`` runs the gates op by op, as the cells do, so
@@ -21,8 +21,9 @@ class LSTM(RecurrentLayer):
     r"""A multi-layer LSTM over whole sequences, as ``torch.nn.LSTM`` (gate order i, f, g, o).
 
     Every layer and direction unrolls :class:`~tinygrad_rnn.nn.LSTMCell`'s equations; the
-    arguments are :class:`RNN`'s (without ``nonlinearity``) plus ``forget_bias``, added to the
-    forget slice of every ``bias_ih_l{k}`` at initialisation, and ``fused``.
+    arguments are :class:`~tinygrad_rnn.nn.RNN`'s (without ``nonlinearity``) plus
+    ``forget_bias``, added to the forget slice of every ``bias_ih_l{k}`` at initialisation,
+    and ``fused``.
 
     With ``fused=True`` (the default) a step's gate arithmetic is one primitive,
     :class:`~tinygrad_rnn.fused.LSTMStep`, whose gradient is written out by hand: a step is 5 graph
@@ -92,9 +93,10 @@ class GRU(RecurrentLayer):
     r"""A multi-layer GRU over whole sequences, as ``torch.nn.GRU`` (gate order r, z, n).
 
     Every layer and direction unrolls :class:`~tinygrad_rnn.nn.GRUCell`'s equations; the
-    arguments are :class:`RNN`'s (without ``nonlinearity``) plus ``reset_after`` (``False``:
-    Cho et al.'s original candidate :math:`\tanh(W_{in} x + b_{in} + W_{hn}(r \odot h) + b_{hn})`)
-    and ``fused``: with ``reset_after=True`` a step is by default one primitive,
+    arguments are :class:`~tinygrad_rnn.nn.RNN`'s (without ``nonlinearity``) plus
+    ``reset_after`` (``False``: Cho et al.'s original candidate
+    :math:`\tanh(W_{in} x + b_{in} + W_{hn}(r \odot h) + b_{hn})`) and ``fused``: with
+    ``reset_after=True`` a step is by default one primitive,
     :class:`~tinygrad_rnn.fused.GRUStep` (gradient written out by hand; the same numbers as the
     op-by-op path, which ``fused=False`` keeps for drawing the gates).
 

@@ -1,4 +1,4 @@
-"""``RNN``, ``LSTM`` and ``GRU``: cells unrolled over whole sequences, with PyTorch's signatures.
+"""Recurrent layers over whole sequences: what they share (``RecurrentLayer``) and ``RNN``.
 
 Each layer holds its parameters under PyTorch's names (``weight_ih_l0``, ``bias_hh_l1_reverse``)
 and runs every layer and direction through the time loop :func:`~tinygrad_rnn.nn.unroll`, one
@@ -8,8 +8,9 @@ backpropagation through time walks is the unrolled graph.
 What each kind of layer does is said once, in its ``recurrence``: the work hoisted out of the
 time loop and the step. The input projection of the whole sequence is one matmul before the
 loop (with the biases folded in where the equations allow) and ``W_hh`` is transposed once, so
-a step costs one matmul plus the gate arithmetic of the cell. A fused step
-(:mod:`tinygrad_rnn.fused`) is one op per step, which reads its own row of the projection.
+a step costs one matmul plus the gate arithmetic of the cell. ``RNN`` is here; the gated
+layers ``LSTM`` and ``GRU``, whose steps can be fused (:mod:`tinygrad_rnn.fused`), are in
+:mod:`tinygrad_rnn.nn.gated`.
 """
 from __future__ import annotations
 

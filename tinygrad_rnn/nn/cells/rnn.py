@@ -73,13 +73,13 @@ class RNNCell(RecurrentCell):
         self.init = init
         if init is None:
             self.gate_weights(1, bias, device=device, dtype=dtype)
-            return
-        H, I = self.hidden_size, self.input_size
-        self.bias = bool(bias)
-        self.weight_ih = Parameter(randn(H, I, dtype=dtype, device=device).data * 0.001)
-        self.weight_hh = Parameter(eye(H, dtype=dtype, device=device).data * scale)
-        self.bias_ih = Parameter(zeros(H, dtype=dtype, device=device)) if bias else None
-        self.bias_hh = Parameter(zeros(H, dtype=dtype, device=device)) if bias else None
+        else:  # IRNN: the identity recurrence, zero biases, small Gaussian input weights
+            H, I = self.hidden_size, self.input_size
+            self.bias = bool(bias)
+            self.weight_ih = Parameter(randn(H, I, dtype=dtype, device=device).data * 0.001)
+            self.weight_hh = Parameter(eye(H, dtype=dtype, device=device).data * scale)
+            self.bias_ih = Parameter(zeros(H, dtype=dtype, device=device)) if bias else None
+            self.bias_hh = Parameter(zeros(H, dtype=dtype, device=device)) if bias else None
 
     def forward(self, x: Tensor, state: Tensor | None = None) -> Tensor:
         """One step: ``x`` (N, I) and ``h`` (N, H) (zeros if ``None``) -> ``h'`` (N, H)."""

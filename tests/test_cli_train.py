@@ -1,5 +1,6 @@
-"""``python -m tinygrad_rnn train charlm``: checkpoints, resuming, evaluation and sampling, on
-the shared tiny-Shakespeare copy with a very small model (never a download)."""
+"""``python -m tinygrad_rnn train charlm`` and ``tg.models.CharLM``: checkpoints, resuming,
+evaluation and sampling, on the shared tiny-Shakespeare copy with a very small model (never a
+download)."""
 import doctest
 import math
 from pathlib import Path
@@ -8,8 +9,8 @@ import numpy as np
 import pytest
 
 import tinygrad_rnn as tg
-from tinygrad_rnn import cli_train
-from tinygrad_rnn.__main__ import main
+from tinygrad_rnn import models
+from tinygrad_rnn.cli import main
 from tinygrad_rnn.data import load_shakespeare
 
 REPO = Path(__file__).resolve().parents[1]
@@ -42,28 +43,28 @@ def test_resume_keeps_the_checkpoints_architecture(tmp_path, capsys):
     assert run(tmp_path, "--steps", "2", "--cell", "gru") == 0
     assert run(tmp_path, "--steps", "3", "--cell", "gru", "--resume", "--hidden", "16") == 0
     assert "keeping its architecture" in capsys.readouterr().out
-    config, step, model_state, _ = cli_train.load_checkpoint(tmp_path / "ck.npz")
+    config, step, model_state, _ = models.load_checkpoint(tmp_path / "ck.npz")
     assert step == 3 and config["hidden"] == 8 and model_state["rnn.weight_hh_l0"].shape == (24, 8)
 
 
 def test_evaluate_and_sample():
     corpus = load_shakespeare(SHARED)
     tg.manual_seed(0)
-    model = cli_train.CharLM(len(corpus.vocab), "rnn", hidden_size=8, embed_size=4)
-    loss = cli_train.evaluate(model, corpus.val[:2000], batch_size=4, seq_len=50)
+    model = models.CharLM(len(corpus.vocab), "rnn", hidden_size=8, embed_size=4)
+    loss = models.evaluate(model, corpus.val[:2000], batch_size=4, seq_len=50)
     assert abs(loss - math.log(65)) < 0.5  # untrained: near a uniform guess
-    text = cli_train.sample(model, corpus.vocab, prime="ROMEO:", length=40, seed=3)
+    text = models.sample(model, corpus.vocab, prime="ROMEO:", length=40, seed=3)
     assert len(text) == 40 and set(text) <= set(corpus.vocab.chars)
-    assert text == cli_train.sample(model, corpus.vocab, prime="ROMEO:", length=40, seed=3)
+    assert text == models.sample(model, corpus.vocab, prime="ROMEO:", length=40, seed=3)
 
 
 def test_equal_parameter_counts():
-    lstm = cli_train.count_parameters(cli_train.CharLM(65, "lstm", 128))
-    gru_hidden = cli_train.hidden_size_for("gru", lstm, 65)
-    gru = cli_train.count_parameters(cli_train.CharLM(65, "gru", gru_hidden))
+    lstm = models.count_parameters(models.CharLM(65, "lstm", 128))
+    gru_hidden = models.hidden_size_for("gru", lstm, 65)
+    gru = models.count_parameters(models.CharLM(65, "gru", gru_hidden))
     assert abs(gru - lstm) / lstm < 0.01
     with pytest.raises(ValueError, match="cell"):
-        cli_train.CharLM(65, "transformer")
+        models.CharLM(65, "transformer")
 
 
 def test_train_without_a_model_prints_help(capsys):
@@ -72,5 +73,5 @@ def test_train_without_a_model_prints_help(capsys):
 
 
 def test_doctests():
-    failed, _ = doctest.testmod(cli_train)
+    failed, _ = doctest.testmod(models.charlm)
     assert failed == 0

@@ -1,11 +1,11 @@
 """tg.viz.gradient_flow: ‖∂L/∂h_t‖ per layer and step, checked against retain_grad on a loop of
-cells; its plots and the four-model comparison that make demo draws."""
+cells; its plots and the four-model comparison (tg.models.measure_flows) that make demo draws."""
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
 import tinygrad_rnn as tg
-from tinygrad_rnn.demo import write_figures
+from tinygrad_rnn.cli.demo import write_figures
 
 
 def loop_norms(cell, x):
@@ -62,7 +62,7 @@ def test_tanh_rnn_vanishes_and_irnn_does_not():
     tg.manual_seed(1)
     tanh = tg.viz.gradient_flow(tg.nn.RNN(4, 16, dtype=tg.float64), x)[0]
     tg.manual_seed(1)
-    irnn = tg.viz.irnn_layer(4, 16, dtype=tg.float64)
+    irnn = tg.nn.RNN(4, 16, nonlinearity="relu", init="identity", dtype=tg.float64)
     np.testing.assert_array_equal(irnn.weight_hh_l0.numpy(), np.eye(16))
     assert not irnn.bias_ih_l0.numpy().any() and irnn.nonlinearity == "relu"
     flat = tg.viz.gradient_flow(irnn, x)[0]
@@ -82,7 +82,7 @@ def test_plots_return_figures(tmp_path):
 
 
 def test_comparison_of_four_models():
-    flows = tg.viz.measure_flows(steps=12, hidden=4, num_layers=2, batch=2, input_size=3)
+    flows = tg.models.measure_flows(steps=12, hidden=4, num_layers=2, batch=2, input_size=3)
     assert list(flows) == ["tanh RNN", "LSTM", "GRU", "IRNN"]
     assert all(n.shape == (2, 12) and labels == ["layer 0", "layer 1"]
                for n, labels in flows.values())

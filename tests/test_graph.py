@@ -1,13 +1,20 @@
-"""tg.graph: scopes read as layer/direction/step, deterministic tracing, hidden states, cuts, and
-tg.viz.record_grads (gradient norms kept during backward)."""
+"""Tracing (tinygrad_rnn.trace, also tg.graph): scopes read as layer/direction/step,
+deterministic tracing, hidden states, cuts (tg.nn.cut), and tg.viz.record_grads (gradient norms
+kept during backward)."""
 import gc
+import importlib
 
 import numpy as np
 import pytest
 
 import tinygrad_rnn as tg
+from tinygrad_rnn import scopes
+from tinygrad_rnn import trace as tracing
 from tinygrad_rnn.autograd import state
-from tinygrad_rnn.graph import Place, parse_scope
+from tinygrad_rnn.scopes import Place, parse_scope
+from tinygrad_rnn.trace import trace
+
+tbptt = importlib.import_module("tinygrad_rnn.nn.tbptt")  # tg.nn.tbptt is the function
 
 
 @pytest.mark.parametrize("scope, place", [
@@ -28,11 +35,11 @@ def test_walk_is_parents_first_deterministic_and_not_recursive():
     for t in range(3000):  # deeper than Python's recursion limit
         with tg.scope("t" + str(t)):
             h = (h + w).tanh()
-    graph = tg.graph.trace(h)
+    graph = trace(h)
     position = {id(t): i for i, t in enumerate(graph.nodes)}
     assert all(position[id(p)] < i for i, t in enumerate(graph.nodes) for p in t.parents)
     assert graph.nodes[-1] is h and len(graph) == 2 + 2 * 3000
-    again = tg.graph.trace(h)
+    again = trace(h)
     assert [id(t) for t in again.nodes] == [id(t) for t in graph.nodes]
     assert graph.steps() == list(range(3000))
     assert graph.parameters() == [w]
@@ -41,12 +48,12 @@ def test_walk_is_parents_first_deterministic_and_not_recursive():
 def test_trace_of_several_roots_and_consumers():
     x = tg.tensor([1.0, 2.0], requires_grad=True)
     a, b = x * 2.0, x.exp()
-    graph = tg.graph.trace([a, b])
+    graph = trace([a, b])
     assert graph.roots == (a, b) and len(graph) == 3
     assert [graph.nodes[i] for i in graph.consumers[graph.index[id(x)]]] == [a, b]
     assert a in graph and tg.ones(1) not in graph
     with pytest.raises(TypeError, match="Tensor"):
-        tg.graph.trace([])
+        trace([])
 
 
 def test_unroll_scopes_every_step():
@@ -61,7 +68,7 @@ def test_hidden_states_of_a_hand_unrolled_lstm_cell_are_h():
     tg.manual_seed(0)
     cell = tg.nn.LSTMCell(2, 3)
     hs, (h, c) = tg.graph.unroll(cell, tg.randn(5, 2, 2))
-    found = tg.graph.trace((h * c).sum()).hidden_states()
+    found = trace((h * c).sum()).hidden_states()
     assert list(found) == [("l0",)]
     assert [found[("l0",)][t] for t in range(5)] == hs  # h (computed after c), never c
 
@@ -75,7 +82,7 @@ def test_hidden_states_of_a_hand_unrolled_lstm_cell_are_h():
 def test_hidden_states_of_layers_in_pytorch_order(layer):
     tg.manual_seed(0)
     out, _ = layer()(tg.randn(6, 2, 3))
-    found = tg.graph.trace(out.sum()).hidden_states()
+    found = trace(out.sum()).hidden_states()
     prefix = type(layer()).__name__.lower()
     assert list(found) == [(prefix, "l0"), (prefix, "l0_reverse"), (prefix, "l1"),
                            (prefix, "l1_reverse")]
@@ -88,15 +95,26 @@ def test_hidden_states_of_layers_in_pytorch_order(layer):
 def test_cut_remembers_its_origin_weakly():
     h = tg.ones(2, requires_grad=True) * 2.0
     c = h * 3.0
-    h2, c2 = tg.graph.cut((h, c))
+    h2, c2 = tg.nn.cut((h, c))
     assert not h2.requires_grad and h2.op is None
-    assert tg.graph.cut_origin(h2) is h and tg.graph.cut_origin(c2) is c
-    assert tg.graph.CUTS[h2].scope == h.scope
+    assert tg.nn.cut_origin(h2) is h and tg.nn.cut_origin(c2) is c
+    assert tbptt.CUTS[h2].scope == h.scope
     del h, c
     gc.collect()
-    assert tg.graph.cut_origin(h2) is None  # the earlier graph is freed as usual
-    assert tg.graph.cut_origin(tg.ones(1)) is None
-    assert tg.graph.cut(None) is None
+    assert tg.nn.cut_origin(h2) is None  # the earlier graph is freed as usual
+    assert tg.nn.cut_origin(tg.ones(1)) is None
+    assert tg.nn.cut(None) is None
+
+
+def test_tg_graph_names_the_tracing_of_the_api_contract():
+    """``tg.graph`` (named by the API contract) re-exports what moved to trace, scopes, nn."""
+    for name in ("Graph", "trace", "walk", "is_parameter"):
+        assert getattr(tg.graph, name) is getattr(tracing, name)
+    for name in ("Place", "parse_scope"):
+        assert getattr(tg.graph, name) is getattr(scopes, name)
+    for name in ("Cut", "CUTS", "cut", "cut_origin", "flatten"):
+        assert getattr(tg.graph, name) is getattr(tbptt, name)
+    assert tg.nn.cut is tbptt.cut and callable(tg.graph.unroll)
 
 
 def test_record_grads_keeps_every_norm_and_removes_its_hook():

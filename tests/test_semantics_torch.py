@@ -87,3 +87,90 @@ def test_promotion_is_differentiable():
     v = tg.tensor([1.0, 2.0], requires_grad=True)
     (v + tg.tensor([1], dtype=np.int64)).sum().backward()
     assert v.grad.dtype == np.float32 and v.grad.tolist() == [1.0, 1.0]
+
+
+def step_between_forward_and_backward(lib, build):
+    """``build(w, x)`` -> loss; an SGD step on ``w`` runs after the forward pass."""
+    w = lib.nn.Parameter(lib.ones(3, 2)) if lib is torch else tg.nn.Parameter(tg.ones(3, 2))
+    x = lib.ones(4, 2)
+    loss = build(w, x)
+    w.grad = lib.ones(3, 2)
+    (torch.optim.SGD if lib is torch else tg.optim.SGD)([w], lr=0.1).step()
+    loss.backward()
+    return w
+
+
+@pytest.mark.parametrize("name,build", [
+    ("matmul of a transposed view", lambda w, x: (x.requires_grad_() @ w.T).sum()),
+    ("product", lambda w, x: (w * w).sum()),
+    ("log of a slice", lambda w, x: w[1:].log().sum()),
+])
+def test_backward_after_an_inplace_change_raises_as_torch(name, build):
+    # the op saved the parameter's array (or a view of it) for its gradient
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        step_between_forward_and_backward(torch, build)
+    with pytest.raises(RuntimeError, match=r"modified by an inplace operation .* at version 1, "
+                                           r"the op saved version 0"):
+        step_between_forward_and_backward(tg, build)
+
+
+@pytest.mark.parametrize("name,build", [
+    ("sum", lambda w, x: (x[:3] + w).sum()),
+    ("tanh of a slice", lambda w, x: w[1:].tanh().sum()),  # tanh saves its output only
+])
+def test_an_op_that_saved_no_changed_array_lets_backward_run_as_torch(name, build):
+    for lib in (torch, tg):
+        w = step_between_forward_and_backward(lib, build)
+        assert w.grad is not None
+
+
+def test_lstm_training_step_in_the_wrong_order_raises():
+    lstm = tg.nn.LSTM(2, 3)
+    out, _ = lstm(tg.randn(4, 1, 2))
+    optimizer = tg.optim.SGD(lstm.parameters(), lr=0.1)
+    for p in lstm.parameters():
+        p.grad = tg.zeros(*p.shape)
+    optimizer.step()
+    with pytest.raises(RuntimeError, match="LSTMStep .*modified by an inplace operation"):
+        out.sum().backward()
+
+
+def test_clip_grad_norm_with_a_nan_gradient_gives_nan_as_torch():
+    ws = [tg.tensor([3.0, 4.0], requires_grad=True), tg.tensor([1.0], requires_grad=True)]
+    ts = [torch.tensor([3.0, 4.0], requires_grad=True), torch.tensor([1.0], requires_grad=True)]
+    for w, grad in zip(ws + ts, [[np.nan, 1.0], [2.0]] * 2):
+        w.grad = (tg.tensor if isinstance(w, tg.Tensor) else torch.tensor)(grad)
+    total = tg.nn.utils.clip_grad_norm_(ws, 1.0)
+    expected = torch.nn.utils.clip_grad_norm_(ts, 1.0)
+    assert np.isnan(total.item()) and np.isnan(expected.item())
+    for w, t in zip(ws, ts):
+        np.testing.assert_array_equal(w.grad.numpy(), t.grad.numpy())  # all NaN
+    with pytest.raises(RuntimeError, match="non-finite"):
+        tg.nn.utils.clip_grad_norm_(ws, 1.0, error_if_nonfinite=True)
+
+
+@pytest.mark.parametrize("shape,axis", [((0, 3), 1), ((0, 3), 0), ((2, 0), 1), ((0,), 0)])
+def test_empty_reductions_and_softmax_as_torch(shape, axis):
+    x, t = tg.zeros(*shape, requires_grad=True), torch.zeros(*shape, requires_grad=True)
+    if shape[axis] == 0:  # no maximum of no elements: both refuse
+        with pytest.raises((IndexError, RuntimeError)):
+            t.amax(dim=axis)
+        with pytest.raises(ValueError, match=f"reduction axis {axis} .* non-zero size"):
+            x.max(axis=axis)
+    else:
+        x.max(axis=axis).sum().backward()
+        t.amax(dim=axis).sum().backward()
+        assert x.grad.shape == tuple(t.grad.shape)
+    for name in ("softmax", "log_softmax"):
+        y = getattr(tg.nn.functional, name)(x, axis=axis)
+        assert y.shape == tuple(getattr(torch, name)(t, dim=axis).shape)
+
+
+@pytest.mark.parametrize("method,args", [("chunk", (2,)), ("split", (2,))])
+@pytest.mark.parametrize("axis", [2, -3, 7])
+def test_chunk_and_split_name_a_bad_axis(method, args, axis):
+    with pytest.raises(IndexError):
+        getattr(torch.zeros(4, 2), method)(*args, dim=axis)
+    with pytest.raises(IndexError, match=rf"{method}\(\): axis {axis} is out of range for a "
+                                         r"tensor of shape \(4, 2\)"):
+        getattr(tg.zeros(4, 2), method)(*args, axis=axis)

@@ -14,8 +14,8 @@ import graphviz
 import pytest
 
 import tinygrad_rnn as tg
-from tinygrad_rnn.__main__ import main
-from tinygrad_rnn.cli_graph import CELLS
+from tinygrad_rnn.cli import main
+from tinygrad_rnn.cli.graph import CELLS
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None,
@@ -229,7 +229,7 @@ def test_truncated_bptt_cut_drawn_as_a_dashed_edge():
     cell = tg.nn.RNNCell(2, 3)
     xs = tg.randn(6, 1, 2)
     hs1, h = tg.graph.unroll(cell, xs[:3])
-    h = tg.graph.cut(h)
+    h = tg.nn.cut(h)
     hs2, _ = tg.graph.unroll(cell, xs[3:], h, start=3)
     alone = tg.viz.to_dot(hs2[-1].sum())
     assert "✂ state (detached)" in alone and "style=\"filled,dashed\"" in alone

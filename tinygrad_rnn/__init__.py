@@ -8,7 +8,7 @@ import numpy as _np
 # isort: off
 from .tensor import Tensor, grad  # first: tensor and ops import each other; ops need Tensor
 # isort: on
-from . import cuda, fused, graph, nn, ops, optim, viz
+from . import cuda, fused, graph, models, nn, ops, optim, trace, viz
 from .autograd import (
     AnomalyError,
     detect_anomaly,
@@ -19,6 +19,7 @@ from .autograd import (
     set_grad_enabled,
 )
 from .backend import DeviceError
+from .combine import concat, maximum, stack, where
 from .creation import (
     arange,
     eye,
@@ -32,7 +33,6 @@ from .creation import (
     zeros,
     zeros_like,
 )
-from .functions import concat, maximum, stack, where
 from .gradcheck import GradcheckError, gradcheck
 from .nn import functional as F
 from .random import manual_seed
@@ -70,6 +70,7 @@ __all__ = [
     "load",
     "manual_seed",
     "maximum",
+    "models",
     "nn",
     "no_grad",
     "ones",
@@ -83,6 +84,7 @@ __all__ = [
     "set_grad_enabled",
     "stack",
     "tensor",
+    "trace",
     "uniform",
     "viz",
     "where",

@@ -100,6 +100,20 @@ def check_finite(array, tensor, op, when: str) -> None:
                        f"(scope {where}{at_step}, shape {tuple(array.shape)})", tensor, when)
 
 
+def check_versions(t) -> None:
+    """Raise if the op that made ``t`` saved the array of an input that was changed in place
+    since the op was recorded (backward would silently use the new values), as torch does."""
+    for k, (p, recorded) in enumerate(zip(t.parents, t.op.versions)):
+        if p.version[0] != recorded and any(a is p.data for a in t.op.saved):
+            name = p.name or ("a parameter" if p.op is None and p.requires_grad else "a tensor")
+            raise RuntimeError(
+                f"backward(): input {k} of {type(t.op).__name__} (scope "
+                f"{'/'.join(t.scope) or 'top level'}), {name} of shape {tuple(p.shape)}, was "
+                f"modified by an inplace operation (an optimizer step?) after the forward pass: "
+                f"it is at version {p.version[0]}, the op saved version {recorded}. Call "
+                "backward() before optimizer.step(), or run the forward pass again")
+
+
 def is_grad_enabled() -> bool:
     """Whether ops record the graph now."""
     return state.grad_enabled
@@ -229,6 +243,8 @@ def run_backward(root, grad, retain_graph: bool = False, keep: frozenset = froze
                 f"{'/'.join(t.scope) or 'top level'}) a second time, but the arrays it saved "
                 "were freed by the first backward(); pass retain_graph=True to the first "
                 "backward() to keep them")
+        if t.op.saved:
+            check_versions(t)
         in_grads = t.op.backward(g)
         if not retain_graph:
             t.op.free()

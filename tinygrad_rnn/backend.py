@@ -90,7 +90,8 @@ def scatter_add(xp, target, index, values) -> None:
 
     The common case, one integer array selecting rows (an embedding's gradient), sorts the
     indices and sums each run of equal ones with ``np.add.reduceat``: several times faster than
-    ``np.add.at`` on the CPU.
+    ``np.add.at`` on the CPU. Its indices are first made non-negative (``-1`` is the last row),
+    so that ``-1`` and ``n - 1`` fall into one run.
     """
     if xp is not np:  # pragma: no cover - needs a GPU
         import cupyx
@@ -98,7 +99,7 @@ def scatter_add(xp, target, index, values) -> None:
         cupyx.scatter_add(target, index, values)
         return
     if isinstance(index, np.ndarray) and index.dtype.kind in "iu" and index.size > 1:
-        rows = index.reshape(-1)
+        rows = normalise_index(index.reshape(-1), target.shape[0])
         values = values.reshape((rows.size,) + target.shape[1:])
         order = np.argsort(rows, kind="stable")
         rows = rows[order]
@@ -106,3 +107,15 @@ def scatter_add(xp, target, index, values) -> None:
         target[rows[starts]] += np.add.reduceat(values[order], starts, axis=0)
         return
     np.add.at(target, index, values)
+
+
+def normalise_index(rows: np.ndarray, n: int) -> np.ndarray:
+    """Integer indices into an axis of size ``n`` with the negative ones wrapped (``-1 -> n-1``).
+
+    Raises ``IndexError`` naming an index outside ``[-n, n)``.
+    """
+    low, high = int(rows.min()), int(rows.max())
+    if low < -n or high >= n:
+        bad = low if low < -n else high
+        raise IndexError(f"scatter_add(): index {bad} is out of range for an axis of size {n}")
+    return rows + n * (rows < 0) if low < 0 else rows

@@ -3,8 +3,15 @@
 Floating data from Python numbers defaults to float32, integer data stays integer; a NumPy array
 keeps its dtype, as in ``torch.tensor``. Every function takes ``dtype=``, ``device=`` and
 ``requires_grad=``.
+
+What torch refuses is refused here too, by name: data that is not numbers or booleans (strings,
+objects, dates), sizes that are not integers (a float is not truncated, a bool is not a size),
+negative sizes and a zero ``arange`` step.
 """
 from __future__ import annotations
+
+import math
+import operator
 
 import numpy as np
 
@@ -12,13 +19,41 @@ from . import backend
 from .random import generator
 from .tensor import Tensor
 
+NUMERIC_KINDS = "biufc"  # bool, signed and unsigned integers, floating point, complex
 
-def make(array: np.ndarray, dtype, device: str, requires_grad: bool, name=None) -> Tensor:
+
+def check_numeric(fn: str, dtype: np.dtype) -> None:
+    """Raise ``TypeError`` unless ``dtype`` holds numbers or booleans (as torch's dtypes do)."""
+    if dtype.kind not in NUMERIC_KINDS:
+        raise TypeError(f"{fn}(): dtype {dtype} is not numeric: a tensor holds numbers or "
+                        "booleans")
+
+
+def as_int(n, message: str) -> int:
+    """``n`` as a Python int if it is an integer (NumPy's too, bools not), else ``TypeError``."""
+    if isinstance(n, (bool, np.bool_)) or not hasattr(n, "__index__"):
+        raise TypeError(f"{message}, got {n!r} ({type(n).__name__})")
+    return operator.index(n)
+
+
+def check_size(fn: str, name: str, n) -> int:
+    """``n`` as a Python int if it is a non-negative integer; the errors name ``fn`` and ``name``."""
+    n = as_int(n, f"{fn}(): {name} must be an integer")
+    if n < 0:
+        raise ValueError(f"{fn}(): {name} must be non-negative, got {n}")
+    return n
+
+
+def make(array: np.ndarray, dtype, device: str, requires_grad: bool, name=None,
+         fn: str = "tensor") -> Tensor:
     """A leaf tensor from host ``array`` converted to ``dtype`` and moved to ``device``."""
     if dtype is not None:
+        check_numeric(fn, np.dtype(dtype))
         array = array.astype(dtype, copy=False)
+    check_numeric(fn, array.dtype)
     if requires_grad and array.dtype.kind not in "fc":
-        raise TypeError(f"only floating-point tensors can require gradients, not {array.dtype}")
+        raise TypeError(f"{fn}(): only floating-point tensors can require gradients, not "
+                        f"{array.dtype}")
     data = backend.to_device(array, backend.check_device(device))
     return Tensor(data, requires_grad=requires_grad, name=name)
 
@@ -51,35 +86,46 @@ def tensor(data, *, dtype=None, device: str = "cpu", requires_grad: bool = False
     except ValueError as e:
         raise TypeError(f"tensor(): cannot make a tensor from ragged {type(data).__name__} "
                         f"data: {e}") from e
-    if array.dtype == object:
-        raise TypeError(f"tensor(): cannot make a tensor from {type(data).__name__} data "
-                        "(ragged lists or non-numeric values)")
+    if array.dtype.kind not in NUMERIC_KINDS:
+        raise TypeError(f"tensor(): cannot make a tensor from {type(data).__name__} data of "
+                        f"dtype {array.dtype} (ragged lists or non-numeric values): a tensor holds "
+                        "numbers or booleans")
     return make(array, dtype if dtype is not None else default_dtype(data), device,
                 requires_grad, name)
 
 
-def shape_of(shape) -> tuple:
-    """``zeros(2, 3)`` and ``zeros((2, 3))`` both mean shape (2, 3)."""
+def shape_of(shape, fn: str) -> tuple:
+    """``zeros(2, 3)`` and ``zeros((2, 3))`` both mean shape (2, 3); sizes are checked as torch.
+
+    A size that is not an integer raises ``TypeError`` and a negative one ``ValueError``, each
+    naming ``fn`` (the creating function).
+    """
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
-    return tuple(int(n) for n in shape)
+    shape = tuple(as_int(n, f"{fn}(): sizes must be integers") for n in shape)
+    if any(n < 0 for n in shape):
+        raise ValueError(f"{fn}(): size {shape} has a negative dimension {min(shape)}")
+    return shape
 
 
 def full(shape, value, *, dtype=None, device="cpu", requires_grad=False) -> Tensor:
     """A tensor of ``shape`` filled with ``value`` (float32 for a float value)."""
     if dtype is None:
         dtype = np.float32 if isinstance(value, float) else None
-    return make(np.full(shape_of((shape,)), value, dtype=dtype), None, device, requires_grad)
+    return make(np.full(shape_of((shape,), "full"), value, dtype=dtype), None, device,
+                requires_grad, fn="full")
 
 
 def zeros(*shape, dtype=np.float32, device="cpu", requires_grad=False) -> Tensor:
     """A tensor of zeros."""
-    return make(np.zeros(shape_of(shape), dtype=dtype), None, device, requires_grad)
+    return make(np.zeros(shape_of(shape, "zeros"), dtype=dtype), None, device, requires_grad,
+                fn="zeros")
 
 
 def ones(*shape, dtype=np.float32, device="cpu", requires_grad=False) -> Tensor:
     """A tensor of ones."""
-    return make(np.ones(shape_of(shape), dtype=dtype), None, device, requires_grad)
+    return make(np.ones(shape_of(shape, "ones"), dtype=dtype), None, device, requires_grad,
+                fn="ones")
 
 
 def zeros_like(t: Tensor, *, dtype=None, requires_grad=False) -> Tensor:
@@ -93,32 +139,49 @@ def ones_like(t: Tensor, *, dtype=None, requires_grad=False) -> Tensor:
 
 
 def arange(start, end=None, step=1, *, dtype=None, device="cpu", requires_grad=False) -> Tensor:
-    """Values from ``start`` to ``end`` (exclusive) by ``step``; int64 for ints, else float32."""
+    """Values from ``start`` to ``end`` (exclusive) by ``step``; int64 for ints, else float32.
+
+    As in torch, the step must be nonzero and point from ``start`` towards ``end``.
+    """
     if end is None:
         start, end = 0, start
+    if not all(math.isfinite(v) for v in (start, end, step)):
+        raise ValueError(f"arange(): start, end and step must be finite, got {start}, {end}, "
+                         f"{step}")
+    if step == 0:
+        raise ValueError("arange(): step must be nonzero")
+    if (end - start) * step < 0:
+        raise ValueError(f"arange(): end {end} and start {start} are inconsistent with step "
+                         f"{step} (it must point from start towards end)")
     if dtype is None:
-        ints = all(isinstance(v, int) for v in (start, end, step))
+        ints = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
         dtype = np.int64 if ints else np.float32
-    return make(np.arange(start, end, step, dtype=dtype), None, device, requires_grad)
+    return make(np.arange(start, end, step, dtype=dtype), None, device, requires_grad,
+                fn="arange")
 
 
 def eye(n: int, m: int | None = None, *, dtype=np.float32, device="cpu",
         requires_grad=False) -> Tensor:
     """The identity matrix (``n`` by ``m``)."""
-    return make(np.eye(n, m, dtype=dtype), None, device, requires_grad)
+    n = check_size("eye", "n", n)
+    m = None if m is None else check_size("eye", "m", m)
+    return make(np.eye(n, m, dtype=dtype), None, device, requires_grad, fn="eye")
 
 
 def randn(*shape, dtype=np.float32, device="cpu", requires_grad=False) -> Tensor:
     """Standard normal draws from the seeded generator (the same on every device)."""
-    return make(generator().standard_normal(shape_of(shape)), dtype, device, requires_grad)
+    return make(generator().standard_normal(shape_of(shape, "randn")), dtype, device,
+                requires_grad, fn="randn")
 
 
 def rand(*shape, dtype=np.float32, device="cpu", requires_grad=False) -> Tensor:
     """Uniform draws in [0, 1) from the seeded generator (the same on every device)."""
-    return make(generator().random(shape_of(shape)), dtype, device, requires_grad)
+    return make(generator().random(shape_of(shape, "rand")), dtype, device, requires_grad,
+                fn="rand")
 
 
 def uniform(shape, low: float, high: float, *, dtype=np.float32, device="cpu",
             requires_grad=False) -> Tensor:
     """Uniform draws in [low, high) from the seeded generator."""
-    return make(generator().uniform(low, high, shape_of((shape,))), dtype, device, requires_grad)
+    return make(generator().uniform(low, high, shape_of((shape,), "uniform")), dtype, device,
+                requires_grad, fn="uniform")

@@ -49,6 +49,11 @@ def is_layer(entry: str) -> bool:
     return LAYER.match(entry) is not None
 
 
+def unlayered(scope: Sequence[str]) -> tuple[str, ...]:
+    """A scope without its layer entries (``("lstm", "l1_reverse")`` -> ``("lstm",)``)."""
+    return tuple(entry for entry in scope if not is_layer(entry))
+
+
 def step_of(scope: Sequence[str]) -> int | None:
     """The time step of the last step entry of a scope, or ``None``."""
     for entry in reversed(scope):

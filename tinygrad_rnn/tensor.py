@@ -29,6 +29,8 @@ class Tensor:
         scope: the names pushed by ``tg.scope`` and module calls when it was made.
         seq: its creation number; a tensor is always newer than its parents, so the backward
             pass visits tensors newest first.
+        version: ``[n]``, the number of in-place changes of the data (an optimiser step), shared
+            by a tensor and its views; backward refuses an op whose saved input has changed.
     """
 
     __slots__ = (
@@ -42,6 +44,7 @@ class Tensor:
         "retains_grad",
         "scope",
         "seq",
+        "version",
     )
     __array_ufunc__ = None  # NumPy defers to our reflected operators: ndarray + Tensor -> Tensor
 
@@ -56,6 +59,7 @@ class Tensor:
         self.scope = state.scope
         self.retains_grad = False
         self.seq = next(creation_numbers)
+        self.version = [0]
 
     def __setstate__(self, state) -> None:
         """Restore a copied or unpickled tensor (``copy``, ``pickle``) with a new ``seq``.
@@ -174,7 +178,9 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """A new leaf sharing this tensor's data, cut from the graph (as ``torch.detach``)."""
-        return Tensor(self.data, name=self.name)
+        t = Tensor(self.data, name=self.name)
+        t.version = self.version  # the same array: an in-place change shows in both (as torch)
+        return t
 
     def astype(self, dtype) -> Tensor:
         """This tensor converted to ``dtype``; the gradient is converted back."""
@@ -374,6 +380,7 @@ class Tensor:
 
     def split(self, sizes, axis: int = 0) -> list:
         """Pieces along ``axis``: of ``sizes`` each (an int) or of the listed sizes (as torch)."""
+        axis = self.check_axis(axis, "split")
         n = self.shape[axis]
         if isinstance(sizes, int):
             if sizes <= 0:
@@ -390,10 +397,18 @@ class Tensor:
             start += s
         return pieces
 
+    def check_axis(self, axis: int, name: str) -> int:
+        """``axis`` as a non-negative int, or an IndexError naming ``name`` (as torch)."""
+        if not -self.ndim <= axis < self.ndim:
+            raise IndexError(f"{name}(): axis {axis} is out of range for a tensor of shape "
+                             f"{self.shape} (expected in [{-self.ndim}, {self.ndim - 1}])")
+        return axis % self.ndim
+
     def chunk(self, n: int, axis: int = 0) -> list:
         """``n`` pieces along ``axis`` (the last one smaller if it does not divide, as torch)."""
         if n <= 0:
             raise ValueError(f"chunk(): number of chunks must be positive, got {n}")
+        axis = self.check_axis(axis, "chunk")
         length = self.shape[axis]
         return self.split(max(1, -(-length // n)), axis)
 

@@ -43,7 +43,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import tinygrad_rnn as tg
-from tinygrad_rnn.cli_train import (
+from tinygrad_rnn.data import load_shakespeare, random_batch
+from tinygrad_rnn.models import (
     CharLM,
     count_parameters,
     evaluate,
@@ -51,7 +52,6 @@ from tinygrad_rnn.cli_train import (
     loss_of,
     sample,
 )
-from tinygrad_rnn.data import load_shakespeare, random_batch
 
 tg.manual_seed(0)
 pytorch_form = tg.nn.GRUCell(3, 4)
@@ -88,10 +88,10 @@ print(repr(corpus.vocab.decode(corpus.train[:120])))
 # %%
 # Two models with the same number of parameters
 # ---------------------------------------------
-# :class:`tinygrad_rnn.cli_train.CharLM` is an embedding (32 numbers per character), one
+# :class:`tinygrad_rnn.models.CharLM` is an embedding (32 numbers per character), one
 # recurrent layer and a linear decoder to the 65 scores of the next character. An LSTM layer
 # has four blocks of weights, a GRU three, so at equal size the GRU can afford a larger
-# hidden state: :func:`~tinygrad_rnn.cli_train.hidden_size_for` finds it.
+# hidden state: :func:`~tinygrad_rnn.models.hidden_size_for` finds it.
 lstm_hidden = 128
 gru_hidden = hidden_size_for("gru", count_parameters(CharLM(V, "lstm", lstm_hidden)), V)
 models = {}
@@ -137,7 +137,7 @@ ax.grid(alpha=0.3)
 # %%
 # Validation loss and samples
 # ---------------------------
-# :func:`~tinygrad_rnn.cli_train.evaluate` reads the whole validation text as 50 parallel
+# :func:`~tinygrad_rnn.models.evaluate` reads the whole validation text as 50 parallel
 # streams, carrying the state from one window to the next, and averages the cross-entropy
 # over every character. One nat is :math:`1/\ln 2 \approx 1.44` bits. Then each model writes
 # 300 characters, one at a time, each drawn from its predicted distribution (temperature 0.8).

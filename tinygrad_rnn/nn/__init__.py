@@ -6,8 +6,8 @@ from .layers import Embedding, Linear
 from .loop import unroll
 from .module import Module, Parameter
 from .recurrent import RNN
-from .tbptt import detach_state, tbptt
+from .tbptt import cut, cut_origin, detach_state, tbptt
 
 __all__ = ["ClockworkRNNCell", "Embedding", "Linear", "Module", "Parameter", "SCRNCell",
-           "detach_state", "functional", "tbptt", "unroll", "utils"]
+           "cut", "cut_origin", "detach_state", "functional", "tbptt", "unroll", "utils"]
 __all__ += ["GRU", "LSTM", "RNN", "GRUCell", "IRNNCell", "LSTMCell", "RNNCell"]

@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
-from ..functions import concat, stack, where
+from ..combine import concat, stack, where
 from ..tensor import Tensor
-from .functional import logsumexp  # functional imports ctc last, once logsumexp exists
+from .softmax import logsumexp
 
 REDUCTIONS = ("mean", "sum", "none")
 

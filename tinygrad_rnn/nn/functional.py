@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from ..random import generator
 from ..tensor import Tensor
+from .ctc import ctc_loss
+from .softmax import log_softmax, logsumexp, softmax
 
 # isort: split
 from ..fused import CrossEntropy
@@ -17,35 +19,6 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``x @ weight.T + bias`` with ``weight`` of shape (out, in), as ``torch.nn.functional.linear``."""
     y = x @ weight.T
     return y if bias is None else y + bias
-
-
-def softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """``exp(x) / sum(exp(x))`` along ``axis``, shifted by the (constant) maximum for stability."""
-    e = (x - x.max(axis=axis, keepdims=True).detach()).exp()
-    return e / e.sum(axis=axis, keepdims=True)
-
-
-def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """``x - log(sum(exp(x)))`` along ``axis``, stable for logits of any size."""
-    s = x - x.max(axis=axis, keepdims=True).detach()
-    return s - s.exp().sum(axis=axis, keepdims=True).log()
-
-
-def logsumexp(x: Tensor, axis: int = -1, keepdims: bool = False) -> Tensor:
-    """``log(sum(exp(x)))`` along ``axis``, stable; rows of only ``-inf`` give ``-inf``.
-
-    The row maximum ``m`` (a constant) is subtracted before ``exp``. A row whose maximum is not
-    finite is shifted by 0 instead, and a row of only ``-inf`` takes ``log(0 + 1) + (-inf)``, so
-    neither the value nor the gradient (0 there) meets ``log(0)`` or ``inf - inf``.
-    """
-    xp = x.xp
-    m = x.max(axis=axis, keepdims=True).data
-    finite = xp.isfinite(m)
-    shift = xp.where(finite, m, 0).astype(x.dtype)
-    s = (x - Tensor(shift)).exp().sum(axis=axis, keepdims=True) + Tensor((~finite).astype(x.dtype))
-    out = s.log() + Tensor(xp.where(finite, shift, m).astype(x.dtype))
-    return out if keepdims else out.reshape(*[n for i, n in enumerate(out.shape)
-                                             if i != axis % x.ndim])
 
 
 def reduce_loss(loss: Tensor, reduction: str, name: str) -> Tensor:
@@ -132,5 +105,3 @@ __all__ = [
     "mse_loss",
     "softmax",
 ]
-
-from .ctc import ctc_loss

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..functions import stack
+from ..combine import stack
 from ..fused import ArrayPool, GRUSequence, GRUStep, LSTMOutput, LSTMSequence, LSTMStep
 from .cells.gru import cho_gru_step, gru_step
 from .cells.lstm import lstm_step

@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from ..creation import randn, uniform
+from ..creation import check_size, randn, uniform
 from . import functional as F
 from .module import Module, Parameter
 
@@ -20,6 +20,8 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, *,
                  device: str = "cpu", dtype=np.float32):
+        in_features = check_size("Linear", "in_features", in_features)
+        out_features = check_size("Linear", "out_features", out_features)
         self.in_features, self.out_features = in_features, out_features
         k = 1 / math.sqrt(in_features) if in_features else 0.0
         self.weight = Parameter(uniform((out_features, in_features), -k, k, dtype=dtype,
@@ -42,6 +44,8 @@ class Embedding(Module):
 
     def __init__(self, num_embeddings: int, embedding_dim: int, *, device: str = "cpu",
                  dtype=np.float32):
+        num_embeddings = check_size("Embedding", "num_embeddings", num_embeddings)
+        embedding_dim = check_size("Embedding", "embedding_dim", embedding_dim)
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.weight = Parameter(randn(num_embeddings, embedding_dim, dtype=dtype, device=device))
 

@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import scope
+from ..creation import NUMERIC_KINDS
 from ..tensor import Tensor
 
 
@@ -93,24 +94,23 @@ class Module:
     def load_state_dict(self, state_dict, strict: bool = True) -> None:
         """Copy arrays into the existing parameters, in their dtype and on their device.
 
-        Raises ``KeyError`` for missing or unexpected names (with ``strict``) and ``ValueError``
-        for a shape mismatch, naming the entries.
+        Every entry is checked before any is copied: ``KeyError`` for missing or unexpected names
+        (with ``strict``), ``TypeError`` for a value that is not an array of the parameter's kind
+        (floats for a float parameter: not strings, objects, integers or booleans) and
+        ``ValueError`` for a shape mismatch, each naming the entry.
         """
+        where = f"load_state_dict() for {type(self).__name__}"
         params = dict(self.named_parameters())
         missing = [n for n in params if n not in state_dict]
         unexpected = [n for n in state_dict if n not in params]
         if strict and (missing or unexpected):
-            raise KeyError(f"load_state_dict() for {type(self).__name__}: missing keys "
-                           f"{missing}, unexpected keys {unexpected}")
-        for name, p in params.items():
-            if name not in state_dict:
-                continue
-            value = state_dict[name]
-            value = value.numpy() if isinstance(value, Tensor) else np.asarray(value)
-            if value.shape != p.shape:
-                raise ValueError(f"load_state_dict() for {type(self).__name__}: {name} has shape "
-                                 f"{value.shape} in the state dict but {p.shape} in the model")
+            raise KeyError(f"{where}: missing keys {missing}, unexpected keys {unexpected}")
+        values = {name: checked_value(where, name, state_dict[name], p)
+                  for name, p in params.items() if name in state_dict}
+        for name, value in values.items():
+            p = params[name]
             p.data[...] = backend.to_device(value.astype(p.dtype, copy=False), p.device)
+            p.version[0] += 1
 
     def to(self, device: str | None = None, dtype=None) -> Module:
         """Move and/or convert every parameter in place (the same Parameter objects)."""
@@ -149,3 +149,18 @@ class Module:
 
     def extra_repr(self) -> str:
         return ""
+
+
+def checked_value(where: str, name: str, value, p: Parameter) -> np.ndarray:
+    """``value`` as a host array if its kind of number and its shape fit parameter ``p``."""
+    try:
+        value = value.numpy() if isinstance(value, Tensor) else backend.to_numpy(value)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"{where}: {name} is not an array ({type(value).__name__}): {e}") from e
+    kinds = {"f": "f", "c": "fc"}.get(p.dtype.kind, NUMERIC_KINDS)
+    wrong_kind, wrong_shape = value.dtype.kind not in kinds, value.shape != p.shape
+    if wrong_kind or wrong_shape:
+        error = TypeError if wrong_kind else ValueError
+        raise error(f"{where}: {name} has shape {value.shape} and dtype {value.dtype} in the "
+                    f"state dict but shape {p.shape} and dtype {p.dtype} in the model")
+    return value

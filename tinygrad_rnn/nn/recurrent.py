@@ -22,8 +22,8 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..autograd import scope
-from ..creation import zeros
-from ..functions import concat, stack
+from ..combine import concat, stack
+from ..creation import eye, randn, zeros
 from ..scopes import layer_name
 from ..tensor import Tensor
 from . import functional as F
@@ -222,6 +222,11 @@ class RNN(RecurrentLayer):
         batch_first: input and output are (N, T, ·) instead of (T, N, ·).
         dropout: the probability of dropout on the inputs of layers 1, 2, ... (training only).
         bidirectional: add a layer that reads the sequence backwards (suffix ``_reverse``).
+        init: ``"default"``: every weight and bias ~ U(-1/sqrt(H), 1/sqrt(H)) (PyTorch's);
+            ``"identity"``: the IRNN of Le, Jaitly & Hinton (2015), "A Simple Way to Initialize
+            Recurrent Networks of Rectified Linear Units": every ``weight_hh`` is the identity,
+            every bias zero, every ``weight_ih`` ~ N(0, 0.001^2); pass
+            ``nonlinearity="relu"`` with it, as the paper does.
         device: where the parameters live.
         dtype: the parameters' dtype.
 
@@ -234,16 +239,30 @@ class RNN(RecurrentLayer):
         >>> output, h_n = rnn(tg.randn(5, 2, 3))      # x: (T, N, I)
         >>> output.shape, h_n.shape
         ((5, 2, 4), (2, 2, 4))
+        >>> irnn = tg.nn.RNN(3, 4, nonlinearity="relu", init="identity")
+        >>> irnn.weight_hh_l0.numpy().diagonal().tolist(), bool(irnn.bias_hh_l0.numpy().any())
+        ([1.0, 1.0, 1.0, 1.0], False)
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
-                 dropout: float = 0.0, bidirectional: bool = False, *, device: str = "cpu",
-                 dtype=np.float32):
-        self.nonlinearity = nonlinearity
+                 dropout: float = 0.0, bidirectional: bool = False, *, init: str = "default",
+                 device: str = "cpu", dtype=np.float32):
+        if init not in ("default", "identity"):
+            raise ValueError(f"RNN: unknown init {init!r}; expected 'default' (PyTorch's "
+                             "uniform) or 'identity' (IRNN, Le et al. 2015)")
+        self.nonlinearity, self.init = nonlinearity, init
         self.activation = activation("RNN", nonlinearity)
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
                          bidirectional, device=device, dtype=dtype)
+        if init == "identity":
+            for name, p in self.named_parameters():
+                if name.startswith("weight_hh"):
+                    p.data[...] = eye(hidden_size, dtype=dtype, device=device).data
+                elif name.startswith("weight_ih"):
+                    p.data[...] = randn(*p.shape, dtype=dtype, device=device).data * 0.001
+                else:
+                    p.data[...] = 0
 
     def recurrence(self, x, state, w_ih, w_hh, b_ih, b_hh, reverse):
         """Hoisted: :math:`x W_{ih}^T + b_{ih} + b_{hh}` and :math:`W_{hh}^T`; a step is
@@ -256,4 +275,5 @@ class RNN(RecurrentLayer):
 
     def extra_repr(self) -> str:
         extra = "" if self.nonlinearity == "tanh" else f", nonlinearity={self.nonlinearity!r}"
+        extra += "" if self.init == "default" else f", init={self.init!r}"
         return super().extra_repr() + extra

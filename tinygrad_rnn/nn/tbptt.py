@@ -7,13 +7,18 @@ and carry the hidden state on into the next chunk as a constant, *detached* from
 made it. Chainer calls the cut ``unchain_backward``; here it is :func:`detach_state`.
 The gradient therefore never crosses a cut: the loss of one chunk does not depend, as far as
 backward can see, on anything computed in an earlier chunk.
+
+``detach()`` leaves no trace of where the graph was cut: :func:`cut` detaches the same way and
+remembers each cut (:func:`cut_origin`), so that a drawing (:mod:`tinygrad_rnn.viz`) shows it.
 """
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..tensor import Tensor
+from ..weak import WeakTensorDict
 
 State = Any  # a Tensor, None, or tuples / lists / dicts of them (an LSTM's (h, c))
 
@@ -132,3 +137,50 @@ def end_chunk(step_losses: list, reduction: str, on_chunk: Callable, losses: lis
     losses.append(float(loss.item()))
     step_losses.clear()
     on_chunk(loss)
+
+
+# ---- cuts a drawing can show: remember where the graph was cut ---------------------------------
+class Cut(NamedTuple):
+    """Where a detached state came from: a weak link to the tensor and its scope."""
+
+    origin: weakref.ref
+    scope: tuple[str, ...]
+
+
+#: Every tensor made by :func:`cut` that is still alive -> its :class:`Cut`.
+CUTS: WeakTensorDict = WeakTensorDict()
+
+
+def flatten(state: State) -> list[Tensor]:
+    """The tensors in a state structure (tensor, tuples, lists, dicts), in order."""
+    if isinstance(state, Tensor):
+        return [state]
+    if isinstance(state, (tuple, list)):
+        return [t for s in state for t in flatten(s)]
+    if isinstance(state, dict):
+        return [t for s in state.values() for t in flatten(s)]
+    return []
+
+
+def cut(state: State) -> State:
+    """:func:`detach_state`, remembering each cut so that drawings show it.
+
+    Use it where truncated BPTT detaches the carried state. The link to the original tensor
+    is weak: the earlier graph is freed as usual.
+
+    >>> import tinygrad_rnn as tg
+    >>> h = tg.ones(2, requires_grad=True) * 2.0
+    >>> h2 = tg.nn.cut(h)
+    >>> h2.requires_grad, tg.nn.cut_origin(h2) is h
+    (False, True)
+    """
+    detached = detach_state(state)
+    for old, new in zip(flatten(state), flatten(detached)):
+        CUTS[new] = Cut(weakref.ref(old), old.scope)
+    return detached
+
+
+def cut_origin(t: Tensor) -> Tensor | None:
+    """The tensor ``t`` was detached from by :func:`cut`, if it is still alive."""
+    info = CUTS.get(t)
+    return None if info is None else info.origin()

@@ -60,7 +60,7 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
         raise RuntimeError(f"clip_grad_norm_(): the total norm of order {norm_type} of the "
                            "gradients is non-finite, so it cannot be clipped")
     coef = float(max_norm) / (float(total) + 1e-6)
-    if coef < 1:
+    if coef < 1 or math.isnan(coef):  # a NaN norm makes every gradient NaN, as torch
         for g in grads:
             g *= coef
     return Tensor(total)

@@ -23,6 +23,8 @@ class Op:
     saved: tuple = ()
     freed = False
     needs: tuple = ()  # one flag per input: does it need a gradient (fixed when recorded)
+    versions: tuple = ()  # the inputs' versions when recorded (backward checks them)
+    view = False  # True when the output may be a view of the first input's array
 
     def save(self, *arrays) -> None:
         """Keep ``arrays`` for ``backward`` (released after it unless ``retain_graph``)."""
@@ -58,8 +60,11 @@ class Op:
         op.needs = tuple(t.requires_grad for t in inputs)
         if state.grad_enabled and any(op.needs):
             y = Tensor(out, requires_grad=True, op=op, parents=inputs)
+            op.versions = tuple(t.version[0] for t in inputs)
         else:
             y = Tensor(out)
+        if op.view:
+            y.version = inputs[0].version  # a view changes with its base: one counter
         if state.anomaly:
             check_forward(y, op, inputs)
         return y

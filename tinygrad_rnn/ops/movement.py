@@ -11,6 +11,8 @@ from .base import Op
 class Reshape(Op):
     """y = x.reshape(shape);  dx = g.reshape(x.shape)."""
 
+    view = True
+
     def forward(self, x, shape):
         self.shape = x.shape
         return x.reshape(shape)
@@ -21,6 +23,8 @@ class Reshape(Op):
 
 class Transpose(Op):
     """y = x.transpose(axes);  dx = g.transpose(inverse of axes)."""
+
+    view = True
 
     def forward(self, x, axes):
         self.inverse = tuple(np.argsort(axes))
@@ -50,6 +54,7 @@ class Index(Op):
             key = tuple(xp.asarray(k) if isinstance(k, np.ndarray) else k for k in key) \
                 if isinstance(key, tuple) else xp.asarray(key) if isinstance(key, np.ndarray) else key
         self.shape, self.dtype, self.key = x.shape, x.dtype, key
+        self.view = not has_array(key)  # basic indexing gives a view, integer arrays a copy
         return x[key]
 
     def backward(self, g):

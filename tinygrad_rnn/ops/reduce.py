@@ -50,8 +50,10 @@ class Max(Op):
     """y = max(x, axis);  dx = g at the maxima, shared equally between ties (as torch.amax)."""
 
     def forward(self, x, axis=None, keepdims=False):
-        if x.size == 0:
-            raise ValueError("max() of an empty tensor")
+        empty = [a for a in (range(x.ndim) if axis is None else axis) if x.shape[a] == 0]
+        if empty:  # as torch: no maximum of no elements (other axes may be empty)
+            raise ValueError(f"max(): expected reduction axis {empty[0]} of shape {x.shape} to "
+                             "have non-zero size")
         y = x.max(axis=axis, keepdims=True)
         mask = (x == y).astype(x.dtype)
         self.save(mask / mask.sum(axis=axis, keepdims=True))

@@ -100,6 +100,7 @@ class Optimizer:
                 if not state:
                     state.update(self.init_state(p, group))
                 self.update(p, g, state, group)
+                p.version[0] += 1  # changed in place: graphs recorded before refuse backward
         return loss
 
     def zero_grad(self, set_to_none: bool = True) -> None:

@@ -11,8 +11,6 @@ from .dot import to_dot
 from .flow import (
     compare_gradient_flow,
     gradient_flow,
-    irnn_layer,
-    measure_flows,
     plot_gradient_flow,
     plot_gradient_heatmap,
     row_labels,
@@ -26,8 +24,6 @@ __all__ = [
     "compare_gradient_flow",
     "draw",
     "gradient_flow",
-    "irnn_layer",
-    "measure_flows",
     "plot_gradient_flow",
     "plot_gradient_heatmap",
     "record_grads",

@@ -2,7 +2,7 @@
 
 :func:`to_dot` is pure Python (no Graphviz binary needed); :func:`draw` wraps the same text in a
 ``graphviz.Digraph`` that displays itself in Jupyter; :func:`write` renders it to a file.
-Node ids are numbered in the deterministic order of :func:`tinygrad_rnn.graph.walk`, so the same
+Node ids are numbered in the deterministic order of :func:`tinygrad_rnn.trace.walk`, so the same
 model and seed always give byte-identical DOT text.
 """
 from __future__ import annotations
@@ -11,12 +11,14 @@ import warnings
 from collections.abc import Mapping, Sequence
 
 from ..autograd import AnomalyError
-from ..graph import CUTS, trace
+from ..nn.tbptt import CUTS
+from ..scopes import parse_layer, parse_scope, parse_step
 from ..tensor import Tensor
+from ..trace import trace
 from . import style
-from .boxes import PARAMS, Box, elide, make_arrows, make_boxes, steps_to_keep
-from .bus import add_buses
+from .bundles import add_buses
 from .grads import graph_norms
+from .grouping import PARAMS, Box, elide, make_arrows, make_boxes, steps_to_keep
 
 HINT = ("Graphviz's `dot` program is needed to render graphs (the DOT text works without it): "
         "install it with `sudo apt-get install graphviz` (Debian/Ubuntu), `brew install "
@@ -131,10 +133,10 @@ def cluster_attrs(path: tuple[str, ...], red: bool) -> dict:
             attrs["label"] = "parameters"
     else:
         entry = path[-1]
-        place_reverse = any(n.endswith("_reverse") for n in path)
-        if style.scope_text(entry).startswith("t = "):
-            attrs = dict(style.CLUSTER_REVERSE_STEP if place_reverse else style.CLUSTER_STEP)
-        elif style.scope_text(entry).startswith("layer "):
+        if parse_step(entry) is not None:
+            reverse = parse_scope(path).reverse
+            attrs = dict(style.CLUSTER_REVERSE_STEP if reverse else style.CLUSTER_STEP)
+        elif parse_layer(entry) is not None:
             attrs = dict(style.CLUSTER_LAYER)
         else:
             attrs = dict(style.CLUSTER_OTHER)

@@ -3,7 +3,7 @@
 With the loss on the last step only, ``‖∂L/∂h_t‖`` shows how much of the error signal reaches
 step ``t`` back in time: it shrinks geometrically in a tanh RNN (vanishing gradients), much less
 in an LSTM or a GRU, and stays level in an IRNN at initialisation. The hidden states ``h_t`` are
-found in the graph by their scope (:meth:`tinygrad_rnn.graph.Graph.hidden_states`).
+found in the graph by their scope (:meth:`tinygrad_rnn.trace.Graph.hidden_states`).
 
 Figures use matplotlib's object API (``matplotlib.figure.Figure``): no pyplot, no display, no
 global backend; save them with ``fig.savefig(path)``.
@@ -14,31 +14,13 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ..combine import stack
 from ..creation import randn
-from ..functions import stack
-from ..graph import trace
-from ..nn import GRU, LSTM, RNN, unroll
+from ..nn.loop import unroll
 from ..nn.recurrent import RecurrentLayer
 from ..random import manual_seed
 from ..tensor import Tensor, grad
-
-
-def irnn_layer(input_size: int, hidden_size: int, num_layers: int = 1, scale: float = 1.0,
-               **kwargs) -> RNN:
-    """A ReLU :class:`~tinygrad_rnn.nn.RNN` with Le et al.'s (2015) IRNN initialisation.
-
-    ``weight_hh = scale * I``, zero biases, ``weight_ih ~ N(0, 0.001^2)``, as
-    :class:`~tinygrad_rnn.nn.IRNNCell` but for the whole-sequence layer.
-    """
-    rnn = RNN(input_size, hidden_size, num_layers, nonlinearity="relu", **kwargs)
-    for name, p in rnn.named_parameters():
-        if name.startswith("weight_hh"):
-            p.data[...] = p.xp.eye(hidden_size, dtype=p.dtype) * scale
-        elif name.startswith("weight_ih"):
-            p.data[...] = randn(*p.shape, dtype=p.dtype, device=p.device).data * 0.001
-        else:
-            p.data[...] = 0
-    return rnn
+from ..trace import trace
 
 
 def row_labels(model) -> list[str]:
@@ -170,30 +152,12 @@ def plot_gradient_heatmap(norms: np.ndarray, labels: list[str] | None = None, *,
     return fig
 
 
-def measure_flows(steps: int = 100, hidden: int = 32, num_layers: int = 2, batch: int = 4,
-                  input_size: int = 8, seed: int = 0) -> dict[str, tuple[np.ndarray, list]]:
-    """Gradient flow of a tanh RNN, an LSTM, a GRU and an IRNN on the same float64 sequence.
-
-    Returns:
-        ``{name: (norms (num_layers, steps), row labels)}`` for each of the four models.
-    """
-    makers = {"tanh RNN": RNN, "LSTM": LSTM, "GRU": GRU, "IRNN": irnn_layer}
-    manual_seed(seed)
-    x = randn(steps, batch, input_size, dtype=np.float64)
-    flows = {}
-    for name, make in makers.items():
-        manual_seed(seed)
-        model = make(input_size, hidden, num_layers, dtype=np.float64)
-        flows[name] = (gradient_flow(model, x), row_labels(model))
-    return flows
-
-
-def compare_gradient_flow(flows: dict | None = None, **options):
-    """The four models of :func:`measure_flows` side by side: line plots over heatmaps.
+def compare_gradient_flow(flows: dict[str, tuple[np.ndarray, list]]):
+    """Gradient flows of several models side by side: line plots over heatmaps.
 
     Args:
-        flows: the result of :func:`measure_flows` (measured now with ``options`` if ``None``).
-        **options: :func:`measure_flows`'s arguments.
+        flows: ``{name: (norms, row labels)}``, e.g. the four models of
+            :func:`tinygrad_rnn.models.measure_flows`.
 
     Returns:
         A ``matplotlib.figure.Figure`` with one column per model; the heatmaps share one
@@ -201,7 +165,6 @@ def compare_gradient_flow(flows: dict | None = None, **options):
     """
     from matplotlib.figure import Figure
 
-    flows = measure_flows(**options) if flows is None else flows
     logs = np.concatenate([masked_log(n).ravel() for n, _ in flows.values()])
     vmin, vmax = np.nanmin(logs), np.nanmax(logs)
     fig = Figure(figsize=(4.2 * len(flows), 6.5), layout="constrained")

@@ -19,8 +19,8 @@ from typing import Self
 
 from .. import backend
 from ..autograd import state
-from ..graph import Graph
 from ..tensor import Tensor, grad
+from ..trace import Graph
 from ..weak import WeakTensorDict
 
 #: The latest recorded norm of every tensor still alive, from any ``record_grads`` block.

@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from ..graph import Place
+from ..scopes import Place, parse_layer, parse_step, unlayered
 from ..tensor import Tensor
 
 FONT = "Helvetica"
@@ -123,19 +123,18 @@ def leaf_text(t: Tensor, name: str | None, detached: bool) -> str:
 
 def scope_text(entry: str) -> str:
     """A scope entry as a cluster title: ``t3`` -> ``t = 3``, ``l0_reverse`` -> ``layer 0 ←``."""
-    place_step = entry[1:] if entry[:1] == "t" and entry[1:].isdigit() else None
-    if place_step is not None:
-        return f"t = {place_step}"
-    if entry[:1] == "l":
-        body, reverse = (entry[1:-8], True) if entry.endswith("_reverse") else (entry[1:], False)
-        if body.isdigit():
-            return f"layer {body}" + (" ← (reverse)" if reverse else " →")
+    step, layer = parse_step(entry), parse_layer(entry)
+    if step is not None:
+        return f"t = {step}"
+    if layer is not None:
+        k, reverse = layer
+        return f"layer {k}" + (" ← (reverse)" if reverse else " →")
     return entry
 
 
 def group_title(place: Place, members: list[Tensor]) -> str:
     """What a cell or step node is called: its module (``lstm``, ``lstmcell``), else ``cell``."""
-    names = [n for n in place.outer if not (n[:1] == "l" and n[1:].split("_")[0].isdigit())]
+    names = unlayered(place.outer)
     if names:
         return names[-1]
     inner = {t.scope[len(place.outer) + 1] for t in members

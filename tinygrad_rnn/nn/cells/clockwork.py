@@ -8,7 +8,7 @@ from functools import partial
 
 import numpy as np
 
-from ...functions import where
+from ...combine import where
 from ...tensor import Tensor
 from .base import RecurrentCell, init_uniform
 

@@ -14,11 +14,11 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from . import graph, viz
-from .creation import randn
-from .nn import GRUCell, IRNNCell, LSTMCell, RNNCell
-from .random import manual_seed
-from .tensor import Tensor
+from .. import graph, viz
+from ..creation import randn
+from ..nn import GRUCell, IRNNCell, LSTMCell, RNNCell
+from ..random import manual_seed
+from ..tensor import Tensor
 
 #: ``--cell`` name -> (description, factory of ``(input_size, hidden_size)``).
 CELLS: dict[str, tuple[str, Callable]] = {

@@ -1,4 +1,5 @@
-"""Functions of several tensors: ``tg.concat``, ``tg.stack``, ``tg.where``, ``tg.maximum``."""
+"""Functions that combine several tensors into one: ``tg.concat``, ``tg.stack``, ``tg.where``,
+``tg.maximum``."""
 from __future__ import annotations
 
 from . import ops

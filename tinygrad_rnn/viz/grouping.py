@@ -1,7 +1,8 @@
-"""What a drawing shows: the traced graph grouped into boxes (nodes) and arrows, then elided.
+"""Grouping: what a drawing shows, the traced graph grouped into boxes and arrows, then elided.
 
 ``level="op"`` draws every tensor; ``"cell"`` one box per cell per step (everything under one
-``(..., layer, t<k>)`` scope); ``"step"`` one box per time step (all layers of a step together, and the work outside the steps one ``"sequence"`` box per module).
+``(..., layer, t<k>)`` scope); ``"step"`` one box per time step (all layers of a step together,
+and the work outside the steps one ``"sequence"`` box per module).
 Parameters are always drawn alone, once, whatever the level. :func:`elide` then replaces the
 middle time steps by one box per unrolled layer that says how many steps it hides.
 """
@@ -10,7 +11,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from ..graph import LAYER, Graph, cut_origin, is_parameter
+from ..nn.tbptt import cut_origin
+from ..scopes import unlayered
+from ..trace import Graph, is_parameter
 
 LEVELS = ("op", "cell", "step")
 PARAMS = ("@parameters",)  # the cluster path of the shared parameters
@@ -47,12 +50,7 @@ class Arrow:
     dst: int
     carried: int | None
     cut: bool = False
-    part: str = ""  # a bus segment (see :mod:`tinygrad_rnn.viz.bus`), else ""
-
-
-def unlayered(names: tuple[str, ...]) -> tuple[str, ...]:
-    """A scope without its layer entries (``("lstm", "l1_reverse")`` -> ``("lstm",)``)."""
-    return tuple(n for n in names if not LAYER.match(n))
+    part: str = ""  # a bus segment (see :mod:`tinygrad_rnn.viz.bundles`), else ""
 
 
 def group_key(graph: Graph, i: int, level: str, modules: set) -> tuple[str, ...] | None:
@@ -143,7 +141,7 @@ def make_arrows(graph: Graph, box_of: list[int], merge: bool = False) -> list[Ar
 
     With ``merge`` (step level) there is one edge per pair of boxes, whatever it carries.
 
-    A cut is found when a leaf that needs no gradient was made by :func:`tinygrad_rnn.graph.cut`
+    A cut is found when a leaf that needs no gradient was made by :func:`tinygrad_rnn.nn.cut`
     from a tensor in the graph, or shares its array with one (``detach()`` shares the data).
     """
     arrows, seen = [], set()

@@ -12,6 +12,7 @@ recurrent networks over 100 steps (PNG).
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -88,7 +89,8 @@ def write_figures(folder: str | Path = "out", seed: int = 0) -> list[Path]:
     - ``lstm_unrolled.svg``: an LSTM cell unrolled over 5 steps, every primitive drawn, coloured
       by the norm of its gradient (``.dot`` text instead when Graphviz's ``dot`` is missing);
     - ``gradient_flow.png``: ``‖∂L/∂h_t‖`` over 100 steps for a tanh RNN, an LSTM, a GRU and an
-      IRNN side by side (:func:`tinygrad_rnn.viz.compare_gradient_flow`).
+      IRNN side by side (:func:`tinygrad_rnn.models.measure_flows`,
+      :func:`tinygrad_rnn.viz.compare_gradient_flow`).
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -105,7 +107,7 @@ def write_figures(folder: str | Path = "out", seed: int = 0) -> list[Path]:
         print(f"note: {e}", file=sys.stderr)
         graph_path = tg.viz.write(drawing, folder / "lstm_unrolled.dot")
     flow_path = folder / "gradient_flow.png"
-    tg.viz.compare_gradient_flow(seed=seed).savefig(flow_path, dpi=100)
+    tg.viz.compare_gradient_flow(tg.models.measure_flows(seed=seed)).savefig(flow_path, dpi=100)
     return [graph_path, flow_path]
 
 
@@ -124,3 +126,15 @@ def main(seed: int = 0, out: str | Path = "out") -> int:
     print(f"unrolled LSTM graph (gradient norms): {graph_path}")
     print(f"gradient flow through time:           {flow_path}")
     return 0
+
+
+def add_command(subparsers: argparse._SubParsersAction) -> None:
+    """Register the ``demo`` command."""
+    parser = subparsers.add_parser(
+        "demo",
+        help="fit y = 0.1 x + 0.3 by gradient descent with the engine's tensors",
+        description="Fit the classic linear regression y = 0.1 x + 0.3 by plain gradient "
+        "descent; exits non-zero if the fit misses the truth by more than 1e-3.",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.set_defaults(run=lambda args: main(seed=args.seed))

@@ -1,41 +1,83 @@
-"""``RNN``, ``LSTM`` and ``GRU``: cells unrolled over whole sequences, with PyTorch's signatures.
+"""Recurrent layers over whole sequences: what they share (``RecurrentLayer``) and ``RNN``.
 
 Each layer holds its parameters under PyTorch's names (``weight_ih_l0``, ``bias_hh_l1_reverse``)
-and unrolls an explicit Python loop over the time steps, one cell step per step, each recorded
-under its own scope (``"l1_reverse", "t3"``): the graph that backpropagation through time walks is
-the unrolled graph. Per layer and direction, the input projection of the whole sequence is one
-matmul before the loop (with the biases folded in where the equations allow) and ``W_hh`` is
-transposed once, so a step costs one matmul plus the gate arithmetic of the cell.
+and runs every layer and direction through the time loop :func:`~tinygrad_rnn.nn.unroll`, one
+step per time step, each recorded under its own scope (``"l1_reverse", "t3"``): the graph that
+backpropagation through time walks is the unrolled graph.
+
+What each kind of layer does is said once, in its ``recurrence``: the work hoisted out of the
+time loop and the step. The input projection of the whole sequence is one matmul before the
+loop (with the biases folded in where the equations allow) and ``W_hh`` is transposed once, so
+a step costs one matmul plus the gate arithmetic of the cell. ``RNN`` is here; the gated
+layers ``LSTM`` and ``GRU``, whose steps can be fused (:mod:`tinygrad_rnn.fused`), are in
+:mod:`tinygrad_rnn.nn.gated`.
 """
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable, Sequence
 from functools import partial
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from ..autograd import scope
-from ..autograd import state as grad_state
 from ..combine import concat, stack
 from ..creation import eye, randn, zeros
-from ..fused import ArrayPool, GRUSequence, GRUStep, LSTMOutput, LSTMSequence, LSTMStep
+from ..scopes import layer_name
 from ..tensor import Tensor
 from . import functional as F
 from .cells.base import check_size, init_uniform
-from .cells.gru import cho_gru_step, gru_step
-from .cells.lstm import lstm_step
 from .cells.rnn import activation
+from .loop import unroll
 from .module import Module
 
 PARAMS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
 
+def project(x: Tensor, w_ih: Tensor, bias: Tensor | None = None) -> Tensor:
+    """The whole sequence's input projection in one matmul: ``x W_ih^T + bias``,
+    (T, N, I) -> (T, N, G*H)."""
+    T, N, I = x.shape
+    y = x.reshape(T * N, I) @ w_ih.T
+    y = y if bias is None else y + bias
+    return y.reshape(T, N, y.shape[1])
+
+
+def both(b_ih: Tensor | None, b_hh: Tensor | None) -> Tensor | None:
+    """``b_ih + b_hh`` (``None`` without biases): the biases folded into one."""
+    return None if b_ih is None else b_ih + b_hh
+
+
+def stacked(hs: list, state: tuple) -> tuple:
+    """The usual end of a layer's loop: the steps' ``h`` as one (T, N, H) tensor, the state."""
+    return stack(hs), state
+
+
+class Recurrence(NamedTuple):
+    """One layer and direction made ready for the time loop (a layer's ``recurrence``).
+
+    Attributes:
+        step: ``(xs[t], state) -> state``, one time step.
+        xs: what the loop hands the step: the hoisted input projection (T, N, G*H), or
+            ``range(T)`` for a fused step (it reads its own row of the projection).
+        state: the state the loop starts from.
+        finish: ``(hs, state) -> (output (T, N, H), final state tuple)``, after the loop.
+    """
+
+    step: Callable
+    xs: Sequence
+    state: Any
+    finish: Callable = stacked
+
+
 class RecurrentLayer(Module):
-    """What RNN, LSTM and GRU share: parameters, the loops over layers, directions and steps.
+    """What RNN, LSTM and GRU share: parameters, checks, the loops over layers and directions.
 
     A subclass sets ``gates`` (rows of ``weight_ih`` per hidden unit) and ``states`` (the
-    names of its state tensors) and defines ``step``; it may override ``input_projection`` and
-    ``recurrent_weights``, the work hoisted out of the time loop.
+    names of its state tensors) and says in ``recurrence`` what it hoists out of the time loop
+    and what one step does; :meth:`run` hands that to the time loop
+    (:func:`~tinygrad_rnn.nn.unroll`).
     """
 
     gates = 1
@@ -72,21 +114,19 @@ class RecurrentLayer(Module):
         """``(weight_ih, weight_hh, bias_ih, bias_hh)`` of layer ``k`` (biases ``None`` if none)."""
         return tuple(getattr(self, f"{p}_l{k}{suffix}", None) for p in PARAMS)
 
-    # ---- the hoisted work and the step: overridden by the subclasses -------------------------
-    def input_projection(self, x, w_ih, b_ih, b_hh) -> Tensor:
-        """``x @ W_ih^T + b_ih + b_hh`` for the whole sequence at once: (T*N, I) -> (T*N, GH)."""
-        y = x @ w_ih.T
-        return y if b_ih is None else y + (b_ih + b_hh)
+    def recurrence(self, x: Tensor, state: tuple, w_ih: Tensor, w_hh: Tensor, b_ih, b_hh,
+                   reverse: bool) -> Recurrence:  # pragma: no cover - abstract
+        """The work hoisted out of the time loop and the step, for one layer and direction.
 
-    def recurrent_weights(self, w_hh, b_ih, b_hh) -> tuple:
-        """What every step needs of ``W_hh`` (and the biases): here ``W_hh^T``, made once."""
-        return (w_hh.T,)
-
-    def step(self, x_proj, state: tuple, weights: tuple) -> tuple:  # pragma: no cover
-        """One time step: this step's input projection (N, GH) and state -> the next state."""
+        Args:
+            x: the layer's input (T, N, I).
+            state: the initial state, a tuple of (N, H) tensors (``states``).
+            w_ih, w_hh, b_ih, b_hh: the layer's parameters (biases ``None`` without bias).
+            reverse: the backward direction (the loop runs t = T-1, ..., 0).
+        """
         raise NotImplementedError
 
-    # ---- the loops ---------------------------------------------------------------------------
+    # ---- the loops over layers and directions ------------------------------------------------
     def forward(self, x: Tensor, hx=None) -> tuple:
         """Run every layer and direction over the sequence ``x``.
 
@@ -107,7 +147,7 @@ class RecurrentLayer(Module):
                 x = F.dropout(x, self.dropout, self.training)
             outputs = []
             for d, suffix in enumerate(self.suffixes):
-                out, state = self.unroll(x, initial[k * len(self.suffixes) + d], k, suffix)
+                out, state = self.run(x, initial[k * len(self.suffixes) + d], k, suffix)
                 outputs.append(out)
                 finals.append(state)
             x = outputs[0] if len(outputs) == 1 else concat(outputs, axis=2)
@@ -116,42 +156,15 @@ class RecurrentLayer(Module):
         final = tuple(stack([s[j] for s in finals]) for j in range(len(self.states)))
         return x, final[0] if len(final) == 1 else final
 
-    def hoist(self, x: Tensor, k: int, suffix: str) -> tuple:
-        """The work before the time loop: ``(x_proj, weights)``, the whole sequence's input
-        projection (T, N, gates * H) and the recurrent weights (``recurrent_weights``)."""
-        w_ih, w_hh, b_ih, b_hh = self.weights(k, suffix)
-        T, N, I = x.shape
-        with scope(f"l{k}{suffix}"):
-            x_proj = self.input_projection(x.reshape(T * N, I), w_ih, b_ih, b_hh)
-            return x_proj.reshape(T, N, x_proj.shape[1]), self.recurrent_weights(w_hh, b_ih, b_hh)
-
-    @staticmethod
-    def fused_loop(op, x_proj: Tensor, state: Tensor, weights: tuple, seq, name: str) -> tuple:
-        """The time loop of a fused layer: one ``op`` per step, each under its own scope.
-
-        Returns the steps' states in time order and the last state.
-        """
-        T, outer = x_proj.shape[0], grad_state.scope
-        states = [None] * T
-        try:  # what ``with scope(name, f"t{t}")`` does at every step, without its call overhead
-            for t in (range(T - 1, -1, -1) if seq.reverse else range(T)):
-                grad_state.scope = outer + (name, f"t{t}")
-                state = states[t] = op.apply(x_proj, state, *weights, t=t, seq=seq)
-        finally:
-            grad_state.scope = outer
-        return states, state
-
-    def unroll(self, x: Tensor, state: tuple, k: int, suffix: str) -> tuple:
+    def run(self, x: Tensor, state: tuple, k: int, suffix: str) -> tuple:
         """One layer, one direction: (T, N, I) -> outputs (T, N, H) and the last state."""
-        x_proj, weights = self.hoist(x, k, suffix)
-        T, name = x.shape[0], f"l{k}{suffix}"
-        hs = [None] * T
-        for t in (range(T - 1, -1, -1) if suffix else range(T)):
-            with scope(name, f"t{t}"):
-                state = self.step(x_proj[t], state, weights)
-            hs[t] = state[0]
-        with scope(name):
-            return stack(hs), state
+        reverse = bool(suffix)
+        layer = layer_name(k, reverse)
+        with scope(layer):
+            plan = self.recurrence(x, state, *self.weights(k, suffix), reverse)
+        hs, state = unroll(plan.step, plan.xs, plan.state, layer, reverse=reverse)
+        with scope(layer):
+            return plan.finish(hs, state)
 
     # ---- checks ------------------------------------------------------------------------------
     def check_input(self, x) -> Tensor:
@@ -251,163 +264,16 @@ class RNN(RecurrentLayer):
                 else:
                     p.data[...] = 0
 
-    def step(self, x_proj, state, weights):
-        (h,), (w_hh_t,) = state, weights
-        return (self.activation(x_proj + h @ w_hh_t),)
+    def recurrence(self, x, state, w_ih, w_hh, b_ih, b_hh, reverse):
+        """Hoisted: :math:`x W_{ih}^T + b_{ih} + b_{hh}` and :math:`W_{hh}^T`; a step is
+        :math:`h' = \\phi(x_t + h W_{hh}^T)`."""
+        x_proj, w_hh_t, phi = project(x, w_ih, both(b_ih, b_hh)), w_hh.T, self.activation
+
+        def step(x_t, state):
+            return (phi(x_t + state[0] @ w_hh_t),)
+        return Recurrence(step, x_proj, state)
 
     def extra_repr(self) -> str:
         extra = "" if self.nonlinearity == "tanh" else f", nonlinearity={self.nonlinearity!r}"
         extra += "" if self.init == "default" else f", init={self.init!r}"
         return super().extra_repr() + extra
-
-
-class LSTM(RecurrentLayer):
-    r"""A multi-layer LSTM over whole sequences, as ``torch.nn.LSTM`` (gate order i, f, g, o).
-
-    Every layer and direction unrolls :class:`~tinygrad_rnn.nn.LSTMCell`'s equations; the
-    arguments are :class:`RNN`'s (without ``nonlinearity``) plus ``forget_bias``, added to the
-    forget slice of every ``bias_ih_l{k}`` at initialisation, and ``fused``.
-
-    With ``fused=True`` (the default) a step's gate arithmetic is one primitive,
-    :class:`~tinygrad_rnn.fused.LSTMStep`, whose gradient is written out by hand: a step is 5 graph
-    nodes instead of 16, which makes small models about twice as fast. ``fused=False`` unrolls
-    the gates op by op, each under its own scope (``input``, ``forget``, ``candidate``,
-    ``output``), as :class:`~tinygrad_rnn.nn.LSTMCell` does: use it to draw or inspect the gates.
-    Both give the same numbers (the tests compare them, and both with ``torch.nn.LSTM``).
-
-    Returns from a call ``lstm(x, (h_0, c_0)=None)``: ``(output, (h_n, c_n))``, output
-    (T, N, D*H), h_n and c_n (D*num_layers, N, H).
-
-    Example:
-        >>> import tinygrad_rnn as tg
-        >>> lstm = tg.nn.LSTM(3, 4, bidirectional=True, batch_first=True)
-        >>> output, (h_n, c_n) = lstm(tg.randn(2, 5, 3))  # x: (N, T, I)
-        >>> output.shape, h_n.shape, c_n.shape
-        ((2, 5, 8), (2, 2, 4), (2, 2, 4))
-    """
-
-    gates = 4
-    states = ("h", "c")
-
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 forget_bias: float = 1.0, fused: bool = True, *, device: str = "cpu",
-                 dtype=np.float32):
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
-                         bidirectional, device=device, dtype=dtype)
-        self.forget_bias = forget_bias
-        self.fused = bool(fused)
-        # the fused steps' arrays (8 per layer and direction), kept for the next call
-        self.pool = ArrayPool(keep=10 * self.num_layers * len(self.suffixes))
-        H = self.hidden_size
-        for k in range(self.num_layers) if bias else ():
-            for suffix in self.suffixes:
-                getattr(self, f"bias_ih_l{k}{suffix}").data[H:2 * H] += forget_bias
-
-    def unroll(self, x: Tensor, state: tuple, k: int, suffix: str) -> tuple:
-        """One layer, one direction; fused: one :class:`~tinygrad_rnn.fused.LSTMStep` per step.
-
-        The state travels as one tensor ``[h, c]`` (2, N, H); every step reads its slice of the
-        hoisted input projection itself, so a step is one node of the graph. The steps of the
-        layer share their arrays (:class:`~tinygrad_rnn.fused.LSTMSequence`).
-        """
-        if not self.fused:
-            return super().unroll(x, state, k, suffix)
-        x_proj, weights = self.hoist(x, k, suffix)
-        T, name = x.shape[0], f"l{k}{suffix}"
-        with scope(name):
-            hc = stack(list(state))
-        seq = LSTMSequence(T, reverse=bool(suffix), pool=self.pool)
-        hcs, hc = self.fused_loop(LSTMStep, x_proj, hc, weights, seq, name)
-        with scope(name):
-            return LSTMOutput.apply(*hcs, seq=seq), (hc[0], hc[1])
-
-    def input_projection(self, x, w_ih, b_ih, b_hh):
-        if not self.fused:
-            return super().input_projection(x, w_ih, b_ih, b_hh)
-        return x @ w_ih.T  # the fused step adds the biases itself: one (T, N, 4H) array fewer
-
-    def recurrent_weights(self, w_hh, b_ih, b_hh):
-        if not self.fused or b_ih is None:
-            return super().recurrent_weights(w_hh, b_ih, b_hh)
-        return w_hh.T, b_ih + b_hh
-
-    def step(self, x_proj, state, weights):
-        (h, c), (w_hh_t,) = state, weights
-        return lstm_step(x_proj + h @ w_hh_t, c)
-
-
-class GRU(RecurrentLayer):
-    r"""A multi-layer GRU over whole sequences, as ``torch.nn.GRU`` (gate order r, z, n).
-
-    Every layer and direction unrolls :class:`~tinygrad_rnn.nn.GRUCell`'s equations; the
-    arguments are :class:`RNN`'s (without ``nonlinearity``) plus ``reset_after`` (``False``:
-    Cho et al.'s original candidate :math:`\tanh(W_{in} x + b_{in} + W_{hn}(r \odot h) + b_{hn})`)
-    and ``fused``: with ``reset_after=True`` a step is by default one primitive,
-    :class:`~tinygrad_rnn.fused.GRUStep` (gradient written out by hand; the same numbers as the
-    op-by-op path, which ``fused=False`` keeps for drawing the gates).
-
-    Returns from a call ``gru(x, h_0=None)``: ``(output, h_n)``, output (T, N, D*H) and h_n
-    (D*num_layers, N, H).
-
-    Example:
-        >>> import tinygrad_rnn as tg
-        >>> gru = tg.nn.GRU(3, 4, num_layers=2)
-        >>> output, h_n = gru(tg.randn(5, 2, 3), tg.zeros(2, 2, 4))  # x: (T, N, I)
-        >>> output.shape, h_n.shape
-        ((5, 2, 4), (2, 2, 4))
-    """
-
-    gates = 3
-
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 reset_after: bool = True, fused: bool = True, *, device: str = "cpu",
-                 dtype=np.float32):
-        self.reset_after = reset_after
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
-                         bidirectional, device=device, dtype=dtype)
-        self.fused = bool(fused) and self.reset_after
-        # the fused steps' arrays (8 per layer and direction), kept for the next call
-        self.pool = ArrayPool(keep=10 * self.num_layers * len(self.suffixes))
-
-    def unroll(self, x: Tensor, state: tuple, k: int, suffix: str) -> tuple:
-        """One layer, one direction; fused: one :class:`~tinygrad_rnn.fused.GRUStep` per step.
-
-        Only PyTorch's form (``reset_after=True``) has a fused step; the steps of the layer
-        share their arrays (:class:`~tinygrad_rnn.fused.GRUSequence`).
-        """
-        if not self.fused:
-            return super().unroll(x, state, k, suffix)
-        x_proj, weights = self.hoist(x, k, suffix)
-        weights = weights[:1] if weights[1] is None else weights
-        T, name = x.shape[0], f"l{k}{suffix}"
-        seq = GRUSequence(T, reverse=bool(suffix), pool=self.pool)
-        hs, h = self.fused_loop(GRUStep, x_proj, state[0], weights, seq, name)
-        with scope(name):
-            return stack(hs), (h,)
-
-    def input_projection(self, x, w_ih, b_ih, b_hh):
-        if not self.reset_after:  # b_hn is outside the reset gate: both biases fold in
-            return super().input_projection(x, w_ih, b_ih, b_hh)
-        y = x @ w_ih.T  # b_hn must stay inside r * (W_hn h + b_hn): b_hh is added per step
-        return y if b_ih is None else y + b_ih
-
-    def recurrent_weights(self, w_hh, b_ih, b_hh):
-        if self.reset_after:
-            return w_hh.T, b_hh
-        H = self.hidden_size
-        return w_hh[:2 * H].T, w_hh[2 * H:].T
-
-    def step(self, x_proj, state, weights):
-        (h,) = state
-        if not self.reset_after:
-            return (cho_gru_step(x_proj, h, *weights),)
-        w_hh_t, b_hh = weights
-        h_proj = h @ w_hh_t
-        return (gru_step(x_proj, h_proj if b_hh is None else h_proj + b_hh, h),)
-
-    def extra_repr(self) -> str:
-        extra = "" if self.reset_after else ", reset_after=False"
-        return super().extra_repr() + extra + ("" if self.fused or not self.reset_after
-                                               else ", fused=False")

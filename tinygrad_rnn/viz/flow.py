@@ -16,7 +16,7 @@ import numpy as np
 
 from ..combine import stack
 from ..creation import randn
-from ..graph import unroll
+from ..nn.loop import unroll
 from ..nn.recurrent import RecurrentLayer
 from ..random import manual_seed
 from ..tensor import Tensor, grad
@@ -37,7 +37,7 @@ def gradient_flow(model, x: Tensor | None = None, *, steps: int = 100, batch: in
 
     Args:
         model: an unrolled layer (``tg.nn.RNN``, ``LSTM``, ``GRU``) or a cell, which is then
-            unrolled with :func:`tinygrad_rnn.graph.unroll`.
+            unrolled with :func:`tinygrad_rnn.nn.unroll`.
         x: the input (T, N, I) (or (N, T, I) for a ``batch_first`` layer); ``None``: standard
             normal noise of ``steps`` steps and ``batch`` sequences, drawn with ``seed``.
         steps: T when ``x`` is not given.

@@ -1,7 +1,8 @@
-"""What every recurrent cell shares: PyTorch's initialisation and the checks of ``x`` and state."""
+"""What every recurrent cell shares: PyTorch's initialisation and the checks of its arguments."""
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import numpy as np
 
@@ -24,42 +25,87 @@ def init_uniform(shape: tuple, hidden_size: int, *, device: str = "cpu",
     return Parameter(uniform(shape, -k, k, dtype=dtype, device=device))
 
 
+class StateError(TypeError, ValueError):
+    """A state that is not the structure the cell returns (a pair such as ``(h, c)``).
+
+    Both a ``TypeError`` and a ``ValueError``: the cells raised one or the other before they
+    shared this check, and code written against either still catches it.
+    """
+
+
 class RecurrentCell(Module):
     """Base of the cells: sizes, parameter creation and clear errors for wrong inputs.
 
-    A subclass sets its parameters in ``__init__`` and computes one step in ``forward``.
+    A subclass checks its own arguments after ``super().__init__`` (which checks the sizes),
+    sets its parameters (:meth:`gate_weights` makes PyTorch's four) and computes one step in
+    ``forward``, starting from :meth:`initial_hidden` (a state ``h``) or :meth:`initial_pair`
+    (a state of two tensors, such as an LSTM's ``(h, c)``). A missing state is zeros.
     """
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool):
+    def __init__(self, input_size: int, hidden_size: int):
         name = type(self).__name__
         self.input_size = check_size(name, "input_size", input_size)
         self.hidden_size = check_size(name, "hidden_size", hidden_size)
+
+    def gate_weights(self, gates: int, bias: bool, *, device: str, dtype) -> None:
+        """PyTorch's parameters for ``gates`` gates (G), each ~ U(-1/sqrt(H), 1/sqrt(H)).
+
+        Sets ``weight_ih`` (G*H, I), ``weight_hh`` (G*H, H), ``bias_ih`` and ``bias_hh``
+        (G*H,) or ``None``, and the flag ``bias``, in PyTorch's order.
+        """
+        G, H, I = gates, self.hidden_size, self.input_size
         self.bias = bool(bias)
+        new = partial(init_uniform, hidden_size=H, device=device, dtype=dtype)
+        self.weight_ih, self.weight_hh = new((G * H, I)), new((G * H, H))
+        self.bias_ih = new((G * H,)) if bias else None
+        self.bias_hh = new((G * H,)) if bias else None
 
     @property
     def label(self) -> str:
         return f"{type(self).__name__}({self.input_size}, {self.hidden_size})"
 
+    # ---- checks ------------------------------------------------------------------------------
     def check_input(self, x) -> None:
+        """``x`` must be a tensor (N, input_size), or a clear error."""
         if not isinstance(x, Tensor):
             raise TypeError(f"{self.label}: input must be a Tensor, got {type(x).__name__}")
         if x.ndim != 2 or x.shape[1] != self.input_size:
-            raise ValueError(f"{self.label}: input must have shape (N, {self.input_size}), "
-                             f"got {tuple(x.shape)}")
+            got, I = tuple(x.shape), self.input_size
+            raise ValueError(f"{self.label}: input must have shape (N, {I}), got {got}; a step's "
+                             f"input x must be (N, {I}) = (batch, input_size), not {got}")
 
-    def check_state(self, s, x: Tensor, name: str) -> Tensor:
-        """``s`` if it is a tensor of shape (N, H) for the batch of ``x``, else a clear error."""
-        expected = (x.shape[0], self.hidden_size)
+    def check_state(self, s, x: Tensor, name: str, size: str = "hidden_size") -> Tensor:
+        """``s`` if it is a tensor (N, ``size``) for the batch of ``x``, else a clear error.
+
+        Args:
+            s: the state tensor.
+            x: the step's input (its batch N).
+            name: how the error calls ``s`` (``"state h"``).
+            size: the attribute that holds the state's width (``"hidden_size"``).
+        """
+        expected = (x.shape[0], getattr(self, size))
         if not isinstance(s, Tensor):
             raise TypeError(f"{self.label}: {name} must be a Tensor, got {type(s).__name__}")
         if tuple(s.shape) != expected:
             raise ValueError(f"{self.label}: {name} has shape {tuple(s.shape)}, expected "
-                             f"{expected} (the input's batch, hidden_size)")
+                             f"{expected}: {name} must be (the input's batch, {size}) = "
+                             f"{expected}")
         return s
 
-    def zeros(self, x: Tensor) -> Tensor:
-        """The missing state: zeros (N, H) in the dtype and on the device of ``x``."""
-        return zeros(x.shape[0], self.hidden_size, dtype=x.dtype, device=x.device)
+    def split_pair(self, state, names: tuple[str, str], kinds: str = "two tensors") -> tuple:
+        """``state`` if it is a pair (a tuple or list of two), else a :class:`StateError`."""
+        if not isinstance(state, (tuple, list)) or len(state) != 2:
+            got = f"a {type(state).__name__} of {len(state)}" if isinstance(state, (tuple, list)) \
+                else f"a {type(state).__name__}"
+            pair = f"({names[0]}, {names[1]})"
+            raise StateError(f"{self.label}: state must be a tuple {pair} of {kinds}, got {got}: "
+                             f"the pair {pair} that the previous step returned")
+        return tuple(state)
+
+    # ---- the state a step starts from ------------------------------------------------------
+    def zeros(self, x: Tensor, size: str = "hidden_size") -> Tensor:
+        """The missing state: zeros (N, ``size``) in the dtype and on the device of ``x``."""
+        return zeros(x.shape[0], getattr(self, size), dtype=x.dtype, device=x.device)
 
     def initial_hidden(self, x: Tensor, state) -> Tensor:
         """Checks ``x`` and returns the hidden state ``h`` (zeros when ``state`` is ``None``)."""
@@ -67,6 +113,25 @@ class RecurrentCell(Module):
         if state is None:
             return self.zeros(x)
         return self.check_state(state, x, "state h")
+
+    def initial_pair(self, x: Tensor, state, names: tuple[str, str] = ("h", "c"),
+                     sizes: tuple[str, str] = ("hidden_size", "hidden_size")) -> tuple:
+        """Checks ``x`` and a state of two tensors and returns it (zeros when ``None``).
+
+        Args:
+            x: the step's input (N, input_size).
+            state: the pair, e.g. ``(h, c)``, or ``None``.
+            names: the two tensors' names, for the errors.
+            sizes: the attributes that hold their widths; two of the same size start from
+                one zeros tensor.
+        """
+        self.check_input(x)
+        if state is None:
+            zero = {size: self.zeros(x, size) for size in dict.fromkeys(sizes)}
+            return tuple(zero[size] for size in sizes)
+        pair = self.split_pair(state, names)
+        return tuple(self.check_state(s, x, f"state {name}", size)
+                     for s, name, size in zip(pair, names, sizes))
 
     def extra_repr(self) -> str:
         return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")

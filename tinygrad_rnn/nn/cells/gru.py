@@ -1,14 +1,12 @@
 """``GRUCell`` and its gate arithmetic: PyTorch's ``gru_step`` and Cho et al.'s ``cho_gru_step``."""
 from __future__ import annotations
 
-from functools import partial
-
 import numpy as np
 
 from ...autograd import scope
 from ...tensor import Tensor
 from .. import functional as F
-from .base import RecurrentCell, init_uniform
+from .base import RecurrentCell
 
 
 def gru_step(x_proj: Tensor, h_proj: Tensor, h: Tensor) -> Tensor:
@@ -96,13 +94,9 @@ class GRUCell(RecurrentCell):
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
                  reset_after: bool = True, *, device: str = "cpu", dtype=np.float32):
-        super().__init__(input_size, hidden_size, bias)
+        super().__init__(input_size, hidden_size)
         self.reset_after = reset_after
-        H, I = self.hidden_size, self.input_size
-        new = partial(init_uniform, hidden_size=H, device=device, dtype=dtype)
-        self.weight_ih, self.weight_hh = new((3 * H, I)), new((3 * H, H))
-        self.bias_ih = new((3 * H,)) if bias else None
-        self.bias_hh = new((3 * H,)) if bias else None
+        self.gate_weights(3, bias, device=device, dtype=dtype)
 
     def forward(self, x: Tensor, state: Tensor | None = None) -> Tensor:
         """One step: ``x`` (N, I) and ``h`` (N, H) (zeros if ``None``) -> ``h'`` (N, H)."""

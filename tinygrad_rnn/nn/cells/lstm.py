@@ -95,16 +95,14 @@ class LSTMCell(RecurrentCell):
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
                  forget_bias: float = 1.0, peephole: bool = False, coupled: bool = False, *,
                  device: str = "cpu", dtype=np.float32):
-        super().__init__(input_size, hidden_size, bias)
+        super().__init__(input_size, hidden_size)
         self.forget_bias, self.peephole, self.coupled = forget_bias, peephole, coupled
-        H, I, G = self.hidden_size, self.input_size, 3 if coupled else 4
-        new = partial(init_uniform, hidden_size=H, device=device, dtype=dtype)
-        self.weight_ih, self.weight_hh = new((G * H, I)), new((G * H, H))
-        self.bias_ih = new((G * H,)) if bias else None
-        self.bias_hh = new((G * H,)) if bias else None
+        H = self.hidden_size
+        self.gate_weights(3 if coupled else 4, bias, device=device, dtype=dtype)
         if bias:
             k = 0 if coupled else H
             self.bias_ih.data[k:k + H] += forget_bias
+        new = partial(init_uniform, hidden_size=H, device=device, dtype=dtype)
         self.weight_ci = new((H,)) if peephole and not coupled else None
         self.weight_cf = new((H,)) if peephole else None
         self.weight_co = new((H,)) if peephole else None
@@ -112,22 +110,10 @@ class LSTMCell(RecurrentCell):
     def forward(self, x: Tensor, state: tuple[Tensor, Tensor] | None = None
                 ) -> tuple[Tensor, Tensor]:
         """One step: ``x`` (N, I) and ``(h, c)``, each (N, H) (zeros if None) -> ``(h', c')``."""
-        h, c = self.initial_state(x, state)
+        h, c = self.initial_pair(x, state)
         gates = (F.linear(x, self.weight_ih, self.bias_ih)
                  + F.linear(h, self.weight_hh, self.bias_hh))
         return lstm_step(gates, c, self.coupled, self.weight_ci, self.weight_cf, self.weight_co)
-
-    def initial_state(self, x: Tensor, state) -> tuple[Tensor, Tensor]:
-        """Checks ``x`` and ``state`` and returns ``(h, c)`` (zeros when ``state`` is ``None``)."""
-        self.check_input(x)
-        if state is None:
-            zero = self.zeros(x)
-            return zero, zero
-        if not isinstance(state, (tuple, list)) or len(state) != 2:
-            got = f"a {type(state).__name__} of {len(state)}" if isinstance(state, (tuple, list)) \
-                else f"a {type(state).__name__}"
-            raise TypeError(f"{self.label}: state must be a tuple (h, c) of two tensors, got {got}")
-        return self.check_state(state[0], x, "state h"), self.check_state(state[1], x, "state c")
 
     def extra_repr(self) -> str:
         extra = "" if self.forget_bias == 1.0 else f", forget_bias={self.forget_bias}"

@@ -1,15 +1,13 @@
 """The Elman cell ``RNNCell`` and its identity-initialised ReLU variant ``IRNNCell``."""
 from __future__ import annotations
 
-from functools import partial
-
 import numpy as np
 
 from ...creation import eye, randn, zeros
 from ...tensor import Tensor
 from .. import functional as F
 from ..module import Parameter
-from .base import RecurrentCell, init_uniform
+from .base import RecurrentCell
 
 ACTIVATIONS = {"tanh": Tensor.tanh, "relu": Tensor.relu}
 INITS = (None, "identity")
@@ -64,7 +62,7 @@ class RNNCell(RecurrentCell):
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
                  nonlinearity: str = "tanh", init: str | None = None, *, scale: float = 1.0,
                  device: str = "cpu", dtype=np.float32):
-        super().__init__(input_size, hidden_size, bias)
+        super().__init__(input_size, hidden_size)
         self.nonlinearity = nonlinearity
         self.activation = activation(type(self).__name__, nonlinearity)
         if init not in INITS:
@@ -73,16 +71,15 @@ class RNNCell(RecurrentCell):
         if init is None and scale != 1.0:
             raise ValueError(f"{type(self).__name__}: scale={scale} needs init='identity'")
         self.init = init
-        H, I = self.hidden_size, self.input_size
-        if init == "identity":
+        if init is None:
+            self.gate_weights(1, bias, device=device, dtype=dtype)
+        else:  # IRNN: the identity recurrence, zero biases, small Gaussian input weights
+            H, I = self.hidden_size, self.input_size
+            self.bias = bool(bias)
             self.weight_ih = Parameter(randn(H, I, dtype=dtype, device=device).data * 0.001)
             self.weight_hh = Parameter(eye(H, dtype=dtype, device=device).data * scale)
-            new = partial(zeros, dtype=dtype, device=device)
-        else:
-            new = partial(init_uniform, hidden_size=H, device=device, dtype=dtype)
-            self.weight_ih, self.weight_hh = new((H, I)), new((H, H))
-        self.bias_ih = Parameter(new((H,))) if bias else None
-        self.bias_hh = Parameter(new((H,))) if bias else None
+            self.bias_ih = Parameter(zeros(H, dtype=dtype, device=device)) if bias else None
+            self.bias_hh = Parameter(zeros(H, dtype=dtype, device=device)) if bias else None
 
     def forward(self, x: Tensor, state: Tensor | None = None) -> Tensor:
         """One step: ``x`` (N, I) and ``h`` (N, H) (zeros if ``None``) -> ``h'`` (N, H)."""

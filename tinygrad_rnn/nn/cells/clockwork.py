@@ -4,17 +4,16 @@ Koutník, Greff, Gomez & Schmidhuber, "A Clockwork RNN", ICML 2014 (arXiv:1402.3
 """
 from __future__ import annotations
 
-import math
+from functools import partial
 
 import numpy as np
 
-from ..combine import where
-from ..creation import uniform, zeros
-from ..tensor import Tensor
-from .module import Module, Parameter
+from ...combine import where
+from ...tensor import Tensor
+from .base import RecurrentCell, init_uniform
 
 
-class ClockworkRNNCell(Module):
+class ClockworkRNNCell(RecurrentCell):
     r"""One step of a Clockwork RNN: hidden modules that update only on their own clock ticks.
 
     The ``hidden_size`` units are split into ``g = len(periods)`` modules of ``k = hidden_size / g``
@@ -44,49 +43,46 @@ class ClockworkRNNCell(Module):
     discarded by ``tg.where`` (the paper skips them for speed; here the graph stays one shape).
 
     Args:
-        input_size: features of ``x``.
-        hidden_size: units of ``h``; must be divisible by ``len(periods)``.
+        input_size: I, the features of ``x``.
+        hidden_size: H, the units of ``h``; must be divisible by ``len(periods)``.
         periods: positive, distinct integer clock periods, one per module (sorted here;
             the paper uses :math:`T_i = 2^{i}`).
         bias: add ``bias`` (H,) to the pre-activation (Eq. (1) has none).
-        device, dtype: where and in which dtype to create the parameters.
+        device: where the parameters live (``"cpu"`` or ``"cuda"``).
+        dtype: the parameters' dtype.
 
-    Shapes:
-        ``x``: (N, input_size); ``h``: (N, hidden_size); ``t``: a Python int.
-        Parameters, initialised as PyTorch's ``RNNCell``, :math:`U(-1/\sqrt{H}, 1/\sqrt{H})`:
-        ``weight_ih`` (H, input_size) = :math:`W_I`, ``weight_hh`` (H, H) = :math:`W_H`,
-        ``bias`` (H,). ``hh_mask`` (H, H) is the constant 0/1 NumPy mask :math:`M`.
+    Attributes:
+        weight_ih: (H, I), :math:`W_I`; like every weight here initialised as PyTorch's
+            ``RNNCell``, :math:`U(-1/\sqrt{H}, 1/\sqrt{H})`.
+        weight_hh: (H, H), :math:`W_H`.
+        bias: (H,) or ``None``.
+        hh_mask: (H, H), the constant 0/1 NumPy mask :math:`M`.
 
-    >>> import tinygrad_rnn as tg
-    >>> cell = tg.nn.ClockworkRNNCell(3, 4, periods=(1, 2))
-    >>> h, t = cell(tg.ones(2, 3))
-    >>> h.shape, t
-    ((2, 4), 1)
-    >>> h2, t = cell(tg.ones(2, 3), (h, t))  # t = 1: the period-2 module keeps its value
-    >>> bool((h2.numpy()[:, 2:] == h.numpy()[:, 2:]).all()), t
-    (True, 2)
+    Example:
+        >>> import tinygrad_rnn as tg
+        >>> cell = tg.nn.ClockworkRNNCell(3, 4, periods=(1, 2))
+        >>> h, t = cell(tg.ones(2, 3))           # x: (N, I) -> h: (N, H), from (0, 0)
+        >>> h.shape, t
+        ((2, 4), 1)
+        >>> h2, t = cell(tg.ones(2, 3), (h, t))  # t = 1: the period-2 module keeps its value
+        >>> bool((h2.numpy()[:, 2:] == h.numpy()[:, 2:]).all()), t
+        (True, 2)
     """
 
     def __init__(self, input_size: int, hidden_size: int, periods, bias: bool = True, *,
                  device: str = "cpu", dtype=np.float32):
-        periods = check_periods(periods, hidden_size)
-        if not (isinstance(input_size, (int, np.integer)) and input_size > 0):
-            raise ValueError(f"ClockworkRNNCell: input_size must be a positive int, got "
-                             f"{input_size!r}")
-        self.input_size, self.hidden_size = int(input_size), int(hidden_size)
-        self.periods = periods
-        self.module_size = self.hidden_size // len(periods)
+        super().__init__(input_size, hidden_size)
+        H, I = self.hidden_size, self.input_size
+        self.periods = check_periods(periods, H)
+        self.module_size = H // len(self.periods)
         # the period of every hidden unit, and M[i, j] = 1 where unit i may read unit j
-        self.unit_periods = np.repeat(np.array(periods), self.module_size)
+        self.unit_periods = np.repeat(np.array(self.periods), self.module_size)
         self.hh_mask = (self.unit_periods[None, :] >= self.unit_periods[:, None]).astype(dtype)
         self.mask_cache: dict = {}
-        k = 1 / math.sqrt(hidden_size)
-        self.weight_ih = Parameter(uniform((hidden_size, input_size), -k, k, dtype=dtype,
-                                           device=device))
-        w_hh = uniform((hidden_size, hidden_size), -k, k, dtype=dtype, device=device)
-        self.weight_hh = Parameter(w_hh.data * w_hh.xp.asarray(self.hh_mask, dtype=w_hh.dtype))
-        self.bias = Parameter(uniform((hidden_size,), -k, k, dtype=dtype, device=device)) \
-            if bias else None
+        new = partial(init_uniform, hidden_size=H, device=device, dtype=dtype)
+        self.weight_ih, self.weight_hh = new((H, I)), new((H, H))
+        self.weight_hh.data *= self.weight_hh.xp.asarray(self.hh_mask, dtype=self.weight_hh.dtype)
+        self.bias = new((H,)) if bias else None
 
     def active(self, t: int) -> np.ndarray:
         """A boolean (H,) array: which hidden units update at time step ``t``."""
@@ -101,14 +97,14 @@ class ClockworkRNNCell(Module):
         return self.mask_cache[key]
 
     def forward(self, x: Tensor, state: tuple | None = None) -> tuple[Tensor, int]:
-        """One step: ``(h_{t-1}, t)`` -> ``(h_t, t + 1)`` (see the class docstring)."""
-        if x.ndim != 2 or x.shape[1] != self.input_size:
-            raise ValueError(f"ClockworkRNNCell: input x must be (N, {self.input_size}), got "
-                             f"shape {x.shape}")
+        """One step: ``x`` (N, I) and ``(h_{t-1}, t)`` (``None``: ``(zeros, 0)``) ->
+        ``(h_t, t + 1)``."""
+        self.check_input(x)
         if state is None:
-            h, t = zeros(x.shape[0], self.hidden_size, dtype=x.dtype, device=x.device), 0
+            h, t = self.zeros(x), 0
         else:
-            h, t = check_state(state, x.shape[0], self.hidden_size)
+            h, t = self.split_pair(state, ("h", "t"), "a tensor and a step number")
+            h, t = self.check_state(h, x, "state h"), self.check_step(t)
         active = self.active(t)
         if not active.any():  # no module ticks: the state is carried over unchanged
             return h, t + 1
@@ -118,12 +114,19 @@ class ClockworkRNNCell(Module):
         h_new = pre.tanh()
         return (h_new if active.all() else where(active, h_new, h)), t + 1
 
+    def check_step(self, t) -> int:
+        """The state's time step ``t`` if it is a non-negative int, else a clear error."""
+        if isinstance(t, (bool, np.bool_)) or not isinstance(t, (int, np.integer)) or t < 0:
+            raise ValueError(f"{self.label}: state time step t must be a non-negative int, got "
+                             f"{t!r}")
+        return int(t)
+
     def extra_repr(self) -> str:
         return (f"{self.input_size}, {self.hidden_size}, periods={self.periods}, "
                 f"bias={self.bias is not None}")
 
 
-def check_periods(periods, hidden_size) -> tuple:
+def check_periods(periods, hidden_size: int) -> tuple:
     """``periods`` sorted as a tuple of ints, or a ``ValueError`` that names what is wrong."""
     try:
         values = [int(p) for p in periods]
@@ -135,26 +138,8 @@ def check_periods(periods, hidden_size) -> tuple:
                          f"ints, got {periods!r}")
     if len(set(values)) != len(values):
         raise ValueError(f"ClockworkRNNCell: periods must be distinct, got {periods!r}")
-    if not (isinstance(hidden_size, (int, np.integer)) and hidden_size > 0):
-        raise ValueError(f"ClockworkRNNCell: hidden_size must be a positive int, got "
-                         f"{hidden_size!r}")
     if hidden_size % len(values):
         raise ValueError(f"ClockworkRNNCell: hidden_size {hidden_size} is not divisible by the "
                          f"number of periods {len(values)} (periods={tuple(values)}); every "
                          "module has hidden_size / len(periods) units")
     return tuple(sorted(values))
-
-
-def check_state(state, n: int, hidden_size: int) -> tuple[Tensor, int]:
-    """``(h, t)`` checked against the batch size and hidden size."""
-    if not isinstance(state, (tuple, list)) or len(state) != 2:
-        raise ValueError("ClockworkRNNCell: state must be a pair (h, t) as returned by the "
-                         "previous step")
-    h, t = state
-    if not isinstance(h, Tensor) or h.shape != (n, hidden_size):
-        raise ValueError(f"ClockworkRNNCell: state h must be a tensor of shape "
-                         f"({n}, {hidden_size}), got {getattr(h, 'shape', type(h).__name__)}")
-    if isinstance(t, (bool, np.bool_)) or not isinstance(t, (int, np.integer)) or t < 0:
-        raise ValueError(f"ClockworkRNNCell: state time step t must be a non-negative int, got "
-                         f"{t!r}")
-    return h, int(t)

@@ -22,11 +22,14 @@ def reduced_shape(shape, axis):
 
 
 class Sum(Op):
-    """y = sum(x, axis);  dx = g broadcast back over the summed axes."""
+    """y = sum(x, axis);  dx = g broadcast back over the summed axes.
+
+    Bool and integer tensors sum to int64, as in torch (NumPy gives uint8's sum as uint64).
+    """
 
     def forward(self, x, axis=None, keepdims=False):
         self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
-        return x.sum(axis=axis, keepdims=keepdims)
+        return x.sum(axis=axis, keepdims=keepdims, dtype="int64" if x.dtype.kind in "biu" else None)
 
     def backward(self, g):
         g = expand_back(g, self.shape, self.axis, self.keepdims)
@@ -37,6 +40,9 @@ class Mean(Op):
     """y = mean(x, axis);  dx = g / n broadcast back, n the number of averaged elements."""
 
     def forward(self, x, axis=None, keepdims=False):
+        if x.dtype.kind not in "fc":
+            raise TypeError(f"mean of a {x.dtype} tensor: convert it to a float dtype first "
+                            "(as torch)")
         self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
         self.n = x.size if axis is None else math.prod(x.shape[a] for a in axis)
         return x.mean(axis=axis, keepdims=keepdims)

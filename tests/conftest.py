@@ -1,10 +1,11 @@
 """Shared fixtures: every test that takes ``device`` runs on "cpu", and on "cuda" with a GPU.
 
 Hypothesis profiles for the property tests (``tests/test_props_*.py``): ``ci`` (chosen when the
-environment has ``CI=true``) runs a fixed, derandomized set of examples, the whole property suite
-in about a minute on two cores; ``dev`` (``HYPOTHESIS_PROFILE=dev``) runs ten times as many,
-randomly; otherwise ``local``: as many as ``ci``, random. No profile has a deadline: the first
-call into torch takes longer than any sensible one.
+environment has ``CI=true``) runs 300 derandomized examples a test, the whole property suite in
+well under a minute on two cores, the same examples at every run; ``dev``
+(``HYPOTHESIS_PROFILE=dev``) runs 2,000 random ones (a few minutes); otherwise ``local``:
+100 random ones. No profile has a deadline: the first call into torch takes longer than any
+sensible one.
 """
 import os
 
@@ -14,10 +15,10 @@ from hypothesis import settings
 
 import tinygrad_rnn as tg
 
-settings.register_profile("ci", max_examples=60, derandomize=True, deadline=None,
+settings.register_profile("ci", max_examples=300, derandomize=True, deadline=None,
                           database=None, print_blob=True)
-settings.register_profile("local", max_examples=60, deadline=None)
-settings.register_profile("dev", max_examples=600, deadline=None)
+settings.register_profile("dev", max_examples=2000, deadline=None)
+settings.register_profile("local", max_examples=100, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE")
                       or ("ci" if os.environ.get("CI", "").lower() in ("1", "true") else "local"))
 

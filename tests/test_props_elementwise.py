@@ -31,6 +31,7 @@ UNARY = {  # name: (ours, torch's, the values where it is defined and well condi
     "relu": (tg.Tensor.relu, torch.relu, TIES),
     "abs": (tg.Tensor.abs, torch.abs, TIES),
     "sqrt": (tg.Tensor.sqrt, torch.sqrt, floats(1e-3, 1e3)),
+    "astype": (lambda x: x.astype(np.float32), lambda t: t.to(torch.float32), floats()),
 }
 
 
@@ -62,7 +63,7 @@ SCALAR = {  # name: (the op of a tensor and a number c, values of the tensor, va
     "div": (lambda x, c: x / c, floats(), NONZERO | st.sampled_from([-2, 1, 3])),
     "rdiv": (lambda x, c: c / x, NONZERO, floats() | st.integers(-5, 5)),
     "pow": (lambda x, c: x ** c, floats(0.1, 10.0), floats(-3.0, 3.0) | st.integers(-3, 3)),
-    "pow_int": (lambda x, c: x ** c, NONZERO, st.integers(-3, 4)),
+    "pow_int": (lambda x, c: x ** c, NONZERO, st.integers(-3, 4) | st.sampled_from([-2.0, 3.0])),
     "rpow": (lambda x, c: c ** x, floats(-5.0, 5.0), floats(0.1, 5.0) | st.integers(1, 4)),
 }
 

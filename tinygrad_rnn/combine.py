@@ -16,8 +16,10 @@ def as_tensors(ts, name: str) -> list:
 
 
 def concat(ts, axis: int = 0) -> Tensor:
-    """Join tensors along an existing ``axis`` (``torch.cat``)."""
-    return ops.Concat.apply(*promoted(*as_tensors(ts, "concat")), axis=axis)
+    """Join tensors along an existing ``axis`` (``torch.cat``). As in torch, a 1-D empty tensor
+    is left out, so ``tg.zeros(0)`` can start a concatenation of tensors of any shape."""
+    ts = promoted(*as_tensors(ts, "concat"))
+    return ops.Concat.apply(*([t for t in ts if t.shape != (0,)] or ts), axis=axis)
 
 
 def stack(ts, axis: int = 0) -> Tensor:

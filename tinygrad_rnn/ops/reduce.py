@@ -45,10 +45,12 @@ class Mean(Op):
                             "(as torch)")
         self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
         self.n = x.size if axis is None else math.prod(x.shape[a] for a in axis)
+        if self.n == 0:  # the mean of nothing is NaN, as torch (NumPy would also warn)
+            return x.sum(axis=axis, keepdims=keepdims) * x.dtype.type("nan")
         return x.mean(axis=axis, keepdims=keepdims)
 
-    def backward(self, g):
-        g = expand_back(g, self.shape, self.axis, self.keepdims) / g.dtype.type(self.n)
+    def backward(self, g):  # with n = 0, x and its gradient have no elements
+        g = expand_back(g, self.shape, self.axis, self.keepdims) / g.dtype.type(max(self.n, 1))
         return (get_array_module(g).broadcast_to(g, self.shape),)
 
 

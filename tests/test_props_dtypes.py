@@ -69,6 +69,7 @@ BINARY = {
 @example(a=np.array([True, False]), b=1)  # bool + int -> int64, as torch (not bool)
 @example(a=np.array(0, dtype=np.uint8), b=1)  # 0 - 1 wraps around to 255, as torch
 @example(a=np.array(0, dtype=np.uint8), b=-1)  # integers to negative powers: refused
+@example(a=np.array([True, False]), b=np.array([True, True]))  # bool - bool, bool ** bool
 def test_binary_operators(name, a, b):
     if not isinstance(a, np.ndarray) and not isinstance(b, np.ndarray):
         return  # two Python numbers: Python's arithmetic, not ours
@@ -88,12 +89,15 @@ def test_maximum(a, b):
 @given(cond=tensors(), a=st.one_of(tensors(), NUMBERS), b=st.one_of(tensors(), NUMBERS))
 @example(cond=np.array([True, False]), a=1.0, b=0.0)  # two numbers: float32
 @example(cond=np.array(False), a=-1, b=np.array(0, dtype=np.uint8))  # -1 wraps to 255
+@example(cond=np.array([True, False]), a=np.array([1, 2]),
+         b=np.array([1.0, 2.0], dtype=np.float32))  # float32, not float64
 def test_where(cond, a, b):
     cond = cond.astype(bool)
     agree(tg.where, torch.where, cond, a, b)
 
 
 @given(xs=st.lists(tensors(zero_d=False), min_size=1, max_size=3))
+@example(xs=[np.array([1, 2]), np.array([0.5, 1.0], dtype=np.float32)])  # float32
 def test_concat_and_stack(xs):
     agree(lambda *ts: tg.concat(ts), lambda *ts: torch.cat(ts), *xs)
     agree(lambda *ts: tg.stack(ts), lambda *ts: torch.stack(ts), *xs)
@@ -123,6 +127,8 @@ UNARY = {
 
 @pytest.mark.parametrize("name", UNARY)
 @given(x=tensors())
+@example(x=np.array([1, 2], dtype=np.uint8))  # sum: int64 (not uint64); mean: refused
+@example(x=np.array([True, False]))  # abs, relu: refused
 def test_unary_and_reductions(name, x):
     agree(*UNARY[name], x)
 
@@ -133,3 +139,11 @@ def test_clip(x, lo, hi):
     if isinstance(lo, bool) or isinstance(hi, bool):
         return  # torch.clamp takes numbers, not booleans
     agree(lambda t: t.clip(lo, hi), lambda t: torch.clamp(t, lo, hi), x)
+
+
+@pytest.mark.parametrize("cond", [np.array([1, 0]), np.array([1.0, 0.0])])
+def test_where_needs_a_bool_condition(cond):
+    with pytest.raises(RuntimeError, match="boolean"):
+        torch.where(torch.from_numpy(cond), torch.ones(2), torch.zeros(2))
+    with pytest.raises(TypeError, match=r"where\(\): cond must be a bool tensor"):
+        tg.where(tg.tensor(cond), tg.ones(2), tg.zeros(2))

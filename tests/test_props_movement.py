@@ -177,3 +177,11 @@ def test_split_and_chunk(data, seed):
     sizes, n = data.draw(split_sizes(x.shape[axis])), data.draw(st.integers(1, 5))
     check(lambda t: t.split(sizes, axis), lambda t: t.split(sizes, dim=axis), [x], seed)
     check(lambda t: t.chunk(n, axis), lambda t: t.chunk(n, dim=axis), [x], seed)
+
+
+def test_split_and_chunk_found_by_the_properties():
+    empty = np.zeros((0, 2))
+    check(lambda t: t.chunk(3), lambda t: t.chunk(3), [empty])  # three empty pieces
+    check(lambda t: t.split(0), lambda t: t.split(0), [empty])  # one empty piece
+    check(lambda t: t.split(2), lambda t: t.split(2), [empty])
+    check(lambda t: t.split([6, -1]), lambda t: t.split([6, -1]), [np.zeros(5)])  # refused

@@ -5,6 +5,8 @@ tensor's axis 0 or -1), with and without ``keepdims``, on shapes with size-0 and
 dimensions; ``@`` of 1-D, 2-D and batched operands whose batch dimensions broadcast. Values come
 from a small set often enough that ``max`` meets ties.
 """
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -81,3 +83,10 @@ def test_matmul(operands, seed):
 @example(a=(2, 3), b=(2, 3), seed=0)  # inner dimensions differ
 def test_matmul_of_any_shapes_or_a_clear_refusal(a, b, seed):
     check(lambda x, y: x @ y, torch.matmul, [np.ones(a), np.ones(b)], seed)
+
+
+def test_mean_of_nothing_is_nan_without_warnings():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for axis in (1, None):
+            reduce_both("mean", np.zeros((3, 0)), axis, False, 0)

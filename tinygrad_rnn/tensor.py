@@ -425,7 +425,8 @@ class Tensor:
                                  f"of shape {self.shape}")
             sizes = [min(sizes, n - s) for s in range(0, max(n, 1), max(sizes, 1))]
         elif min(sizes, default=0) < 0:
-            raise ValueError(f"split(): sizes {list(sizes)} must not be negative (as torch)")
+            raise ValueError(f"split(): sizes {list(sizes)} for axis {axis} of shape "
+                             f"{self.shape} must not be negative (as torch)")
         elif sum(sizes) != n:
             raise ValueError(f"split(): sizes {list(sizes)} do not add up to {n}, the length of "
                              f"axis {axis} of shape {self.shape}")

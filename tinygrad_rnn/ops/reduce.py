@@ -41,8 +41,8 @@ class Mean(Op):
 
     def forward(self, x, axis=None, keepdims=False):
         if x.dtype.kind not in "fc":
-            raise TypeError(f"mean of a {x.dtype} tensor: convert it to a float dtype first "
-                            "(as torch)")
+            raise TypeError(f"the mean of a tensor of dtype {x.dtype} is not defined (as "
+                            "torch): convert it to a float dtype first")
         self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
         self.n = x.size if axis is None else math.prod(x.shape[a] for a in axis)
         if self.n == 0:  # the mean of nothing is NaN, as torch (NumPy would also warn)

@@ -31,6 +31,7 @@ OPERANDS = st.one_of(tensors(), tensors(), NUMBERS)
 #: 1000 wraps around in a small dtype for + - * / (torch's pow refuses it there)
 WIDE = 1000
 
+
 def ours(value):
     return tg.tensor(value) if isinstance(value, np.ndarray) else value
 
@@ -73,8 +74,9 @@ BINARY = {
 def test_binary_operators(name, a, b):
     if not isinstance(a, np.ndarray) and not isinstance(b, np.ndarray):
         return  # two Python numbers: Python's arithmetic, not ours
-    wide = any(isinstance(v, int) and v == WIDE for v in (a, b))
-    if name == "pow" and (wide or isinstance(b, bool) and a.dtype == bool):
+    if name == "pow" and any(isinstance(v, int) and v == WIDE for v in (a, b)):
+        return  # torch's pow refuses a number beyond the tensor's dtype; we let it wrap around
+    if name == "pow" and isinstance(b, bool) and a.dtype == bool:
         return  # torch answers bools ** True or False (its shortcuts for powers 1 and 0) but
         # refuses any other power of bools; we refuse them all
     agree(BINARY[name], BINARY[name], a, b)

@@ -84,8 +84,8 @@ def test_basic_indexing(data, seed):
 
 @st.composite
 def array_indices(draw, shape):
-    """An index with at least one integer array (negative and repeated entries): arrays of one
-    shape for some leading axes, with slices and ints between them, or a boolean mask."""
+    """Integer arrays of one shape (negative and repeated entries; the first axis gets one
+    unless it is empty) for some leading axes, slices and ints between them; or a bool mask."""
     if draw(st.integers(0, 4)) == 0:
         return draw(hnp.arrays(np.bool_, shape[:draw(st.integers(1, len(shape)))]))
     index_shape = draw(shapes(max_dims=2, max_side=3))
@@ -110,7 +110,7 @@ def with_tensors(key, wrap):
 @given(data=st.data(), seed=SEEDS)
 @example(data=None, seed=0)
 def test_integer_array_indexing(data, seed):
-    if data is None:  # negative, repeated and out-of-order rows, a slice, then a column array
+    if data is None:  # negative, repeated and out-of-order rows, then a slice of columns
         x, key = np.arange(12.0).reshape(3, 4), (np.array([[-1, 0], [2, -1]]), slice(1, None))
     else:
         x = data.draw(arrays(shapes(min_dims=1)))

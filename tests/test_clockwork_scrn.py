@@ -236,7 +236,8 @@ def test_scrn_gradcheck_through_a_sequence(rng):
 def test_scrn_alpha_one_freezes_the_context(rng):
     cell = SCRNCell(3, 4, 2, alpha=1.0, dtype=F64)
     s0 = tg.tensor(rng.standard_normal((2, 2)))
-    for _, s in unroll(cell, tg.tensor(rng.standard_normal((4, 2, 3))), (tg.zeros(2, 4), s0)):
+    h0 = tg.zeros(2, 4, dtype=F64)  # the cell's dtype: matmul refuses two dtypes, as torch
+    for _, s in unroll(cell, tg.tensor(rng.standard_normal((4, 2, 3))), (h0, s0)):
         np.testing.assert_array_equal(s.numpy(), s0.numpy())
 
 

@@ -73,7 +73,8 @@ def constant(value, like):
     NumPy multiplies an array by a 0-d array of its own dtype about twice as fast as by a Python
     float, and recurrent cells use the same few constants (``1 - z``, ``* 0.5``) at every step.
     The cache is nested (one small dict per array type and dtype): a lookup then hashes no
-    tuple, which costs about a third less on every call.
+    tuple, which costs about a third less on every call. An integer that does not fit wraps
+    around, as in torch: ``x - 1`` of a uint8 ``x`` is ``x + 255``.
     """
     try:
         return _constants[like.__class__][like.dtype][value]
@@ -81,7 +82,7 @@ def constant(value, like):
         values = _constants.setdefault(like.__class__, {}).setdefault(like.dtype, {})
         if len(values) >= 4096:
             values.clear()
-        c = values[value] = get_array_module(like).asarray(value, dtype=like.dtype)
+        c = values[value] = get_array_module(like).asarray(value).astype(like.dtype)
         return c
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from . import ops
-from .tensor import Tensor
+from .tensor import Tensor, promoted, promoted_pair
 
 
 def as_tensors(ts, name: str) -> list:
@@ -16,26 +16,28 @@ def as_tensors(ts, name: str) -> list:
 
 
 def concat(ts, axis: int = 0) -> Tensor:
-    """Join tensors along an existing ``axis`` (``torch.cat``)."""
-    return ops.Concat.apply(*as_tensors(ts, "concat"), axis=axis)
+    """Join tensors along an existing ``axis`` (``torch.cat``). As in torch, a 1-D empty tensor
+    is left out, so ``tg.zeros(0)`` can start a concatenation of tensors of any shape."""
+    ts = promoted(*as_tensors(ts, "concat"))
+    return ops.Concat.apply(*([t for t in ts if t.shape != (0,)] or ts), axis=axis)
 
 
 def stack(ts, axis: int = 0) -> Tensor:
     """Join tensors of equal shape along a new ``axis``."""
-    return ops.Stack.apply(*as_tensors(ts, "stack"), axis=axis)
+    return ops.Stack.apply(*promoted(*as_tensors(ts, "stack")), axis=axis)
 
 
 def where(cond, a, b) -> Tensor:
-    """Elements of ``a`` where ``cond`` is true, else of ``b``; ``cond`` gets no gradient."""
-    if not isinstance(a, Tensor):
-        a = b.lift(a) if isinstance(b, Tensor) else Tensor(a)
-    b = a.lift(b)
+    """Elements of ``a`` where the bool ``cond`` is true, else of ``b`` (tensors or numbers,
+    promoted as torch); ``cond`` gets no gradient."""
+    a, b = promoted_pair(a, b)
     cond = cond.data if isinstance(cond, Tensor) else a.xp.asarray(cond)
+    if cond.dtype != bool:
+        raise TypeError(f"where(): cond must be a bool tensor, not {cond.dtype} of shape "
+                        f"{tuple(cond.shape)} (as torch); compare it first (cond != 0)")
     return ops.Where.apply(a, b, cond=cond)
 
 
 def maximum(a, b) -> Tensor:
     """Elementwise maximum; tied elements share the gradient equally (as torch)."""
-    if not isinstance(a, Tensor):
-        a = b.lift(a)
-    return ops.Maximum.apply(a, a.lift(b))
+    return ops.Maximum.apply(*promoted_pair(a, b))

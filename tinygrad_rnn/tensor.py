@@ -244,28 +244,32 @@ class Tensor:
 
     # ---- arithmetic --------------------------------------------------------------------
     def lift(self, value) -> Tensor:
-        """``value`` as a tensor on this tensor's device; a Python scalar takes this dtype."""
+        """``value`` as a tensor on this tensor's device; a Python scalar takes this dtype (an
+        integer that does not fit wraps around, as in torch)."""
         if isinstance(value, Tensor):
             return value
         xp = self.xp
         if isinstance(value, (bool, int, float)):
             kind = self.dtype.kind
             if kind in "fc" or (isinstance(value, int) and kind in "iub"):
-                return Tensor(xp.asarray(value, dtype=self.dtype))
+                return Tensor(xp.asarray(value).astype(self.dtype))
             return Tensor(xp.asarray(value, dtype=np.float32))
         return Tensor(xp.asarray(value))
 
     def with_scalar(self, value):
         """``(x, c)``: ``c`` is ``value`` as a Python number (``None`` if it is not a number).
 
-        ``x`` is this tensor, or this tensor as float32 when an integer tensor meets a float, as
-        in PyTorch: a Python number never makes a float32 tensor float64.
+        ``x`` is this tensor, or this tensor as float32 when an integer tensor meets a float, or
+        as int64 when a bool tensor meets an int, as in PyTorch: a Python number never makes a
+        float32 tensor float64.
         """
         kind = value.__class__
         if kind is float:
             if self.data.dtype.kind in "fc":
                 return self, value
             return self.astype(np.float32), value
+        if kind is int and self.data.dtype.kind == "b":
+            return self.astype(np.int64), value
         if kind is int or kind is bool:
             return self, value
         if isinstance(value, np.generic) and value.dtype.kind in "biuf":
@@ -327,6 +331,13 @@ class Tensor:
             raise TypeError(f"{operator} needs bool or integer tensors, not {self.dtype} (as torch)")
         return self.data
 
+    def numeric(self, name: str) -> Tensor:
+        """This tensor, or a TypeError naming ``name`` if it is a bool tensor (as torch)."""
+        if self.dtype.kind == "b":
+            raise TypeError(f"{name}(): not defined for a bool tensor of shape {self.shape} (as "
+                            "torch); convert it with astype first")
+        return self
+
     def floating(self) -> Tensor:
         """This tensor, or a float32 copy of an integer or bool one (the default dtype, as torch's
         ``exp``, ``tanh``, ... of an integer tensor)."""
@@ -346,27 +357,47 @@ class Tensor:
         return ops.Sigmoid.apply(self.floating())
 
     def relu(self):
-        return ops.Relu.apply(self)
+        return ops.Relu.apply(self.numeric("relu"))
 
     def abs(self):
-        return ops.Abs.apply(self)
+        return ops.Abs.apply(self.numeric("abs"))
 
     def sqrt(self):
         return ops.Sqrt.apply(self.floating())
 
     def clip(self, lo=None, hi=None):
-        """Values limited to ``[lo, hi]``; the gradient passes where the value was inside."""
-        return ops.Clip.apply(self, lo=lo, hi=hi)
+        """Values limited to ``[lo, hi]``; the gradient passes where the value was inside.
+
+        The bounds promote the tensor as the operand of an operator does (an integer tensor with
+        a float bound gives float32), as ``torch.clamp``.
+        """
+        x = self
+        for bound in (lo, hi):
+            x = x if bound is None else x.with_scalar(bound)[0]
+        return ops.Clip.apply(x, lo=lo, hi=hi)
 
     def sum(self, axis=None, keepdims: bool = False):
-        return ops.Sum.apply(self, axis=normalize_axis(axis, self.ndim), keepdims=keepdims)
+        return ops.Sum.apply(self, axis=self.reduced_axes(axis, "sum"), keepdims=keepdims)
 
     def mean(self, axis=None, keepdims: bool = False):
-        return ops.Mean.apply(self, axis=normalize_axis(axis, self.ndim), keepdims=keepdims)
+        return ops.Mean.apply(self, axis=self.reduced_axes(axis, "mean"), keepdims=keepdims)
 
     def max(self, axis=None, keepdims: bool = False):
         """Largest values along ``axis``; tied maxima share the gradient equally."""
-        return ops.Max.apply(self, axis=normalize_axis(axis, self.ndim), keepdims=keepdims)
+        return ops.Max.apply(self, axis=self.reduced_axes(axis, "max"), keepdims=keepdims)
+
+    def reduced_axes(self, axis, name: str):
+        """``axis`` (an int or several) as a sorted tuple of non-negative axes, or ``None`` for
+        all of them: also for ``()`` and for axis 0 or -1 of a 0-d tensor, as torch."""
+        if axis is None:
+            return None
+        axes = (axis,) if isinstance(axis, int) else tuple(axis)
+        n = max(self.ndim, 1)
+        for a in axes:
+            if not -n <= a < n:
+                raise IndexError(f"{name}(): axis {a} is out of range for a tensor of shape "
+                                 f"{self.shape} (expected in [{-n}, {n - 1}])")
+        return tuple(sorted(a % n for a in axes)) if axes and self.ndim else None
 
     def reshape(self, *shape):
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
@@ -374,8 +405,14 @@ class Tensor:
         return ops.Reshape.apply(self, shape=shape)
 
     def transpose(self, *axes):
-        """Axes permuted as NumPy's ``transpose`` (reversed when none are given)."""
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+        """Two axes swapped, as torch's ``transpose(a, b)``; or all axes permuted, as NumPy's
+        ``transpose(axes)`` (a tuple, or three or more axes; reversed when none are given)."""
+        if len(axes) == 2 and not isinstance(axes[0], (tuple, list)):
+            a, b = (self.check_axis(a, "transpose") for a in axes)
+            order = list(range(self.ndim))
+            order[a], order[b] = b, a
+            axes = tuple(order)
+        elif len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
         if not axes:
             axes = tuple(reversed(range(self.ndim)))
@@ -386,9 +423,13 @@ class Tensor:
         axis = self.check_axis(axis, "split")
         n = self.shape[axis]
         if isinstance(sizes, int):
-            if sizes <= 0:
-                raise ValueError(f"split(): size must be positive, got {sizes}")
-            sizes = [min(sizes, n - s) for s in range(0, n, sizes)]
+            if sizes < 0 or sizes == 0 < n:  # an empty axis gives one empty piece, as torch
+                raise ValueError(f"split(): size must be positive, got {sizes} for axis {axis} "
+                                 f"of shape {self.shape}")
+            sizes = [min(sizes, n - s) for s in range(0, max(n, 1), max(sizes, 1))]
+        elif min(sizes, default=0) < 0:
+            raise ValueError(f"split(): sizes {list(sizes)} for axis {axis} of shape "
+                             f"{self.shape} must not be negative (as torch)")
         elif sum(sizes) != n:
             raise ValueError(f"split(): sizes {list(sizes)} do not add up to {n}, the length of "
                              f"axis {axis} of shape {self.shape}")
@@ -413,7 +454,9 @@ class Tensor:
             raise ValueError(f"chunk(): number of chunks must be positive, got {n}")
         axis = self.check_axis(axis, "chunk")
         length = self.shape[axis]
-        return self.split(max(1, -(-length // n)), axis)
+        if length == 0:  # n empty pieces, as torch
+            return self.split([0] * n, axis)
+        return self.split(-(-length // n), axis)
 
 
 def grad(outputs: Tensor, inputs, grad_outputs=None, retain_graph: bool = False) -> tuple:
@@ -433,17 +476,6 @@ def grad(outputs: Tensor, inputs, grad_outputs=None, retain_graph: bool = False)
     found = run_backward(outputs, outputs.initial_grad(grad_outputs), retain_graph=retain_graph,
                          keep=frozenset(inputs))
     return tuple(Tensor(found[t]) if t in found else None for t in inputs)
-
-
-def normalize_axis(axis, ndim: int):
-    """``axis`` as a tuple of non-negative ints, or ``None`` for all axes."""
-    if axis is None:
-        return None
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
-    for a in axes:
-        if not -ndim <= a < max(ndim, 1):
-            raise ValueError(f"axis {a} is out of range for a tensor with {ndim} dimensions")
-    return tuple(sorted(a % max(ndim, 1) for a in axes))
 
 
 def unwrap_index(key):
@@ -490,15 +522,45 @@ def promoted(*tensors: Tensor) -> tuple:
     return tuple(t if t.dtype == dtype else t.astype(dtype) for t in tensors)
 
 
+def is_bool(value) -> bool:
+    """Whether ``value`` is a bool tensor, array or number."""
+    return value.__class__ is bool or getattr(value, "dtype", None) == np.bool_
+
+
+def refuse_bool(op, a, b) -> None:
+    """Raise TypeError where torch refuses bools: subtraction with a bool operand, and a power
+    of two bools."""
+    if op is ops.Sub or is_bool(a) and is_bool(b):
+        what = "subtraction with a bool operand" if op is ops.Sub else "a power of bools"
+        shapes = " and ".join(str(getattr(v, "shape", "a number")) for v in (a, b))
+        raise TypeError(f"{op.__name__}: {what} is not supported (as torch), shapes {shapes}; "
+                        "use ~, ^ or astype for masks")
+
+
+def promoted_pair(a, b) -> tuple:
+    """Tensors or numbers ``a`` and ``b`` as two tensors of the dtype torch gives their result
+    (``tg.where``, ``tg.maximum``); two numbers take torch's defaults (float32, int64, bool)."""
+    if not isinstance(a, Tensor):
+        if isinstance(b, Tensor):
+            return promoted_pair(b, a)[::-1]
+        a = Tensor(np.asarray(a, dtype=np.float32 if isinstance(a, float) else None))
+    x, c = a.with_scalar(b)
+    return promoted(x, x.lift(b if c is None else c))
+
+
 def binary_operator(tensor_op, scalar_op, *, reflected=False, negate=False, true_divide=False):
     """A Tensor operator: a Python number goes to ``scalar_op``, anything else to ``tensor_op``.
 
     ``reflected`` serves ``number - x`` style calls (``__rsub__``); ``negate`` turns ``x - c``
     into ``x + (-c)``; ``true_divide`` makes an integer result float32, as torch does. Two
     tensors of different dtypes are promoted as torch promotes them (:func:`result_dtype`).
+    Subtraction and powers refuse bools as torch does (:func:`refuse_bool`).
     """
+    bool_rule = tensor_op is ops.Sub or tensor_op is ops.Pow
 
     def operator(self, other):
+        if bool_rule and (self.data.dtype.kind == "b" or is_bool(other)):
+            refuse_bool(tensor_op, self, other)
         x, c = (self, None) if isinstance(other, Tensor) else self.with_scalar(other)
         if c is None:  # another tensor (the common case: it runs at every op) or an array
             x, y = promoted(x, other if isinstance(other, Tensor) else x.lift(other))

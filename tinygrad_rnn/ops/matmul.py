@@ -11,6 +11,9 @@ class MatMul(Op):
     def forward(self, x, y):
         if x.ndim == 0 or y.ndim == 0:
             raise ValueError("matmul needs operands with at least one dimension")
+        if x.dtype != y.dtype or x.dtype == bool:
+            raise TypeError(f"expected two operands of one numeric dtype, got {x.dtype} and "
+                            f"{y.dtype} (as torch)")
         if x.shape[-1] != y.shape[-2 if y.ndim > 1 else 0]:
             raise ValueError(f"inner dimensions {x.shape[-1]} and "
                              f"{y.shape[-2 if y.ndim > 1 else 0]} differ")

@@ -65,9 +65,10 @@ class Concat(Op):
     """y = concatenate(xs, axis);  dx_k = the slice of g that came from x_k."""
 
     def forward(self, *xs, axis=0):
+        y = get_array_module(xs[0]).concatenate(xs, axis=axis)  # first: it names a bad axis
         self.axis = axis
         self.sizes = [x.shape[axis] for x in xs]
-        return get_array_module(xs[0]).concatenate(xs, axis=axis)
+        return y
 
     def backward(self, g):
         axis = self.axis % g.ndim

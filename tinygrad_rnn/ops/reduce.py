@@ -22,11 +22,14 @@ def reduced_shape(shape, axis):
 
 
 class Sum(Op):
-    """y = sum(x, axis);  dx = g broadcast back over the summed axes."""
+    """y = sum(x, axis);  dx = g broadcast back over the summed axes.
+
+    Bool and integer tensors sum to int64, as in torch (NumPy gives uint8's sum as uint64).
+    """
 
     def forward(self, x, axis=None, keepdims=False):
         self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
-        return x.sum(axis=axis, keepdims=keepdims)
+        return x.sum(axis=axis, keepdims=keepdims, dtype="int64" if x.dtype.kind in "biu" else None)
 
     def backward(self, g):
         g = expand_back(g, self.shape, self.axis, self.keepdims)
@@ -37,12 +40,17 @@ class Mean(Op):
     """y = mean(x, axis);  dx = g / n broadcast back, n the number of averaged elements."""
 
     def forward(self, x, axis=None, keepdims=False):
+        if x.dtype.kind not in "fc":
+            raise TypeError(f"the mean of a tensor of dtype {x.dtype} is not defined (as "
+                            "torch): convert it to a float dtype first")
         self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
         self.n = x.size if axis is None else math.prod(x.shape[a] for a in axis)
+        if self.n == 0:  # the mean of nothing is NaN, as torch (NumPy would also warn)
+            return x.sum(axis=axis, keepdims=keepdims) * x.dtype.type("nan")
         return x.mean(axis=axis, keepdims=keepdims)
 
-    def backward(self, g):
-        g = expand_back(g, self.shape, self.axis, self.keepdims) / g.dtype.type(self.n)
+    def backward(self, g):  # with n = 0, x and its gradient have no elements
+        g = expand_back(g, self.shape, self.axis, self.keepdims) / g.dtype.type(max(self.n, 1))
         return (get_array_module(g).broadcast_to(g, self.shape),)
 
 

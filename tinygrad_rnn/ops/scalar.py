@@ -77,6 +77,8 @@ class PowScalar(Op):
     """y = x ** c;  dx = g * c * x ** (c - 1)."""
 
     def forward(self, x, c):
+        if c < 0 and x.dtype.kind in "iu":
+            raise ValueError("Integers to negative integer powers are not allowed (as torch)")
         self.value, c = c, constant(c, x)
         self.c = c
         self.save(x)

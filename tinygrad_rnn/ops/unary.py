@@ -137,7 +137,9 @@ class Clip(Op):
         y = x if lo is None else xp.maximum(x, constant(lo, x))
         if hi is not None:
             y = xp.minimum(y, constant(hi, x))
-        self.save(y == x)  # true exactly where lo <= x <= hi (and false for NaN, as torch)
+        # true exactly where lo <= x <= hi (false for NaN, as torch): nowhere if lo > hi
+        ordered = lo is None or hi is None or lo <= hi
+        self.save(y == x if ordered else xp.zeros(x.shape, dtype=bool))
         return y
 
     def backward(self, g):

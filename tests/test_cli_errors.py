@@ -241,6 +241,21 @@ def test_graph_out_under_a_file_is_one_line(tmp_path, capsys):
         f"--out {out}: cannot write it")
 
 
+@pytest.mark.parametrize("error", [tg.viz.DrawingTooLarge("the drawing has 9000 nodes; pass "
+                                                         "max_steps=k"),
+                                   tg.viz.RenderTimeout("dot did not finish in 30 s; pass "
+                                                        "max_steps=k")])
+def test_graph_too_large_or_too_slow_is_one_line(error, tmp_path, capsys, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(tg.viz, "write", refuse)
+    out = tmp_path / "g.svg"
+    assert main(["graph", "--steps", "2", "--out", str(out)]) == 2
+    line = one_error_line(capsys, "python -m tinygrad_rnn graph: error: ")
+    assert line == f"--out {out}: {error}" and "cannot write" not in line
+
+
 @pytest.mark.parametrize("option", ["--steps", "--batch", "--hidden", "--input", "--max-steps"])
 def test_graph_sizes_must_be_positive(option, capsys):
     assert main(["graph", option, "0"]) == 2

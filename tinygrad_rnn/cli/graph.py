@@ -108,6 +108,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         path = viz.write(loss, out, **options)
+    except (viz.DrawingTooLarge, viz.RenderTimeout) as e:  # one line, with what to do instead
+        raise CommandError(f"--out {out}: {e}") from None
     except viz.DotNotFound as e:
         dot_path = out.with_suffix(".dot")
         viz.write(loss, dot_path, **options)

@@ -174,3 +174,22 @@ def test_chunk_and_split_name_a_bad_axis(method, args, axis):
     with pytest.raises(IndexError, match=rf"{method}\(\): axis {axis} is out of range for a "
                                          r"tensor of shape \(4, 2\)"):
         getattr(tg.zeros(4, 2), method)(*args, axis=axis)
+
+
+@pytest.mark.parametrize("layer", ["RNN", "LSTM", "GRU"])
+def test_recurrent_layers_take_an_empty_batch_as_torch(layer):
+    x, t = tg.zeros(5, 0, 3, requires_grad=True), torch.zeros(5, 0, 3, requires_grad=True)
+    out, _ = getattr(tg.nn, layer)(3, 4, num_layers=2, bidirectional=True)(x)
+    expected, _ = getattr(torch.nn, layer)(3, 4, num_layers=2, bidirectional=True)(t)
+    assert out.shape == tuple(expected.shape)
+    out.sum().backward()
+    assert x.grad.shape == (5, 0, 3)
+
+
+@pytest.mark.parametrize("layer", ["RNN", "LSTM", "GRU"])
+def test_recurrent_layers_refuse_an_integer_input_naming_the_dtypes(layer):
+    with pytest.raises(ValueError, match="dtype"):
+        getattr(torch.nn, layer)(3, 4)(torch.zeros(5, 2, 3, dtype=torch.int64))
+    with pytest.raises(TypeError, match=f"{layer}: input dtype int64 does not match the "
+                                        "parameters' dtype float32"):
+        getattr(tg.nn, layer)(3, 4)(tg.zeros(5, 2, 3, dtype="int64"))

@@ -176,6 +176,11 @@ class RecurrentLayer(Module):
         if x.ndim != 3 or x.shape[2] != self.input_size or x.shape[int(self.batch_first)] < 1:
             raise ValueError(f"{name}: input must have shape {layout} with T >= 1 and I = "
                              f"{self.input_size}, got {tuple(x.shape)}")
+        dtype = self.weight_ih_l0.dtype
+        if x.dtype != dtype:  # as torch: no silent cast (an int input is a mistake, not data)
+            raise TypeError(f"{name}: input dtype {x.dtype} does not match the parameters' dtype "
+                            f"{dtype}: convert the input with x.astype({str(dtype)!r}), or the "
+                            f"model with .to(dtype=...)")
         return x.transpose(1, 0, 2) if self.batch_first else x
 
     def initial_states(self, hx, x: Tensor) -> list:

@@ -24,7 +24,7 @@ import numpy as np
 from ..autograd import scope
 from ..combine import concat, stack
 from ..creation import eye, randn, zeros
-from ..scopes import layer_name
+from ..scopes import REVERSE, layer_name
 from ..tensor import Tensor
 from . import functional as F
 from .cells.base import check_size, init_uniform
@@ -99,7 +99,7 @@ class RecurrentLayer(Module):
         self.bias, self.batch_first = bool(bias), bool(batch_first)
         self.bidirectional = bool(bidirectional)
         self.dropout = float(dropout)
-        self.suffixes = ("", "_reverse") if bidirectional else ("",)
+        self.suffixes = ("", REVERSE) if bidirectional else ("",)  # torch's names: weight_ih_l0_reverse
         new = partial(init_uniform, hidden_size=H, device=device, dtype=dtype)
         for k in range(self.num_layers):
             fan_in = self.input_size if k == 0 else H * len(self.suffixes)

@@ -178,7 +178,7 @@ def test_bad_constructor_arguments():
         tg.nn.RNNCell(3, 2, init="orthogonal")
     with pytest.raises(ValueError, match="scale=2.0 needs init='identity'"):
         tg.nn.RNNCell(3, 2, scale=2.0)
-    with pytest.raises(ValueError, match="LSTMCell: hidden_size must be a positive int, got 0"):
+    with pytest.raises(ValueError, match=r"LSTMCell\(\): hidden_size must be positive, got 0"):
         tg.nn.LSTMCell(3, 0)
-    with pytest.raises(ValueError, match="GRUCell: input_size must be a positive int, got 2.5"):
+    with pytest.raises(TypeError, match=r"GRUCell\(\): input_size must be an integer, got 2.5"):
         tg.nn.GRUCell(2.5, 3)

@@ -159,13 +159,13 @@ def test_clockwork_bad_arguments(args, match):
 
 def test_clockwork_bad_inputs():
     cell = ClockworkRNNCell(3, 4, (1, 2))
-    with pytest.raises(ValueError, match=r"input x must be \(N, 3\).*\(2, 5\)"):
+    with pytest.raises(ValueError, match=r"input must have shape \(N, 3\).*got \(2, 5\)"):
         cell(tg.zeros(2, 5))
-    with pytest.raises(ValueError, match=r"state h must be .*\(2, 4\)"):
+    with pytest.raises(ValueError, match=r"state h has shape \(2, 3\), expected \(2, 4\)"):
         cell(tg.zeros(2, 3), (tg.zeros(2, 3), 0))
     with pytest.raises(ValueError, match="time step t must be a non-negative int"):
         cell(tg.zeros(2, 3), (tg.zeros(2, 4), -1))
-    with pytest.raises(ValueError, match=r"pair \(h, t\)"):
+    with pytest.raises(TypeError, match=r"pair \(h, t\)"):
         cell(tg.zeros(2, 3), tg.zeros(2, 4))
 
 
@@ -252,20 +252,21 @@ def test_scrn_names_and_repr():
 @pytest.mark.parametrize("kwargs, match", [
     ({"alpha": 1.5}, "alpha must be in"),
     ({"alpha": -0.1}, "alpha must be in"),
-    ({"context_size": 0}, "context_size must be a positive int"),
-    ({"hidden_size": 2.0}, "hidden_size must be a positive int"),
+    ({"context_size": 0}, "context_size must be positive, got 0"),
+    ({"hidden_size": 2.0}, "hidden_size must be an integer, got 2.0"),
 ])
 def test_scrn_bad_arguments(kwargs, match):
     args = {"input_size": 3, "hidden_size": 4, "context_size": 2} | kwargs
-    with pytest.raises(ValueError, match=match):
+    error = TypeError if "integer" in match else ValueError  # as torch: type, then value
+    with pytest.raises(error, match=match):
         SCRNCell(**args)
 
 
 def test_scrn_bad_inputs():
     cell = SCRNCell(3, 4, 2)
-    with pytest.raises(ValueError, match=r"input x must be \(N, 3\)"):
+    with pytest.raises(ValueError, match=r"input must have shape \(N, 3\).*got \(2, 4\)"):
         cell(tg.zeros(2, 4))
-    with pytest.raises(ValueError, match=r"state s must be .*\(2, 2\)"):
+    with pytest.raises(ValueError, match=r"state s has shape \(2, 3\), expected \(2, 2\)"):
         cell(tg.zeros(2, 3), (tg.zeros(2, 4), tg.zeros(2, 3)))
-    with pytest.raises(ValueError, match=r"pair \(h, s\)"):
+    with pytest.raises(TypeError, match=r"pair \(h, s\)"):
         cell(tg.zeros(2, 3), (tg.zeros(2, 4),))

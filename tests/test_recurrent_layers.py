@@ -303,11 +303,11 @@ def test_initial_state_errors():
 def test_constructor_errors():
     with pytest.raises(ValueError, match=r"LSTM: dropout must be a number in \[0, 1\], got 1.5"):
         tg.nn.LSTM(3, 4, num_layers=2, dropout=1.5)
-    with pytest.raises(ValueError, match="GRU: num_layers must be a positive int, got 0"):
+    with pytest.raises(ValueError, match=r"GRU\(\): num_layers must be positive, got 0"):
         tg.nn.GRU(3, 4, num_layers=0)
     with pytest.raises(ValueError, match="unknown nonlinearity 'gelu'"):
         tg.nn.RNN(3, 4, nonlinearity="gelu")
-    with pytest.raises(ValueError, match="RNN: hidden_size must be a positive int, got -1"):
+    with pytest.raises(ValueError, match=r"RNN\(\): hidden_size must be positive, got -1"):
         tg.nn.RNN(3, -1)
 
 

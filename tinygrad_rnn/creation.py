@@ -36,11 +36,15 @@ def as_int(n, message: str) -> int:
     return operator.index(n)
 
 
-def check_size(fn: str, name: str, n) -> int:
-    """``n`` as a Python int if it is a non-negative integer; the errors name ``fn`` and ``name``."""
+def check_size(fn: str, name: str, n, least: int = 0) -> int:
+    """``n`` as a Python int if it is an integer ``>= least``; the errors name ``fn`` and ``name``.
+
+    As torch: a ``TypeError`` for a non-integer, a ``ValueError`` for one that is too small.
+    """
     n = as_int(n, f"{fn}(): {name} must be an integer")
-    if n < 0:
-        raise ValueError(f"{fn}(): {name} must be non-negative, got {n}")
+    if n < least:
+        wanted = "non-negative" if least == 0 else "positive" if least == 1 else f">= {least}"
+        raise ValueError(f"{fn}(): {name} must be {wanted}, got {n}")
     return n
 
 

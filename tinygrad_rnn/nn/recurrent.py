@@ -23,11 +23,11 @@ import numpy as np
 
 from ..autograd import scope
 from ..combine import concat, stack
-from ..creation import eye, randn, zeros
+from ..creation import check_size, eye, randn, zeros
 from ..scopes import REVERSE, layer_name
 from ..tensor import Tensor
 from . import functional as F
-from .cells.base import check_size, init_uniform
+from .cells.base import init_uniform
 from .cells.rnn import activation
 from .loop import unroll
 from .module import Module
@@ -87,9 +87,9 @@ class RecurrentLayer(Module):
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
                  *, device: str = "cpu", dtype=np.float32):
         name = type(self).__name__
-        self.input_size = check_size(name, "input_size", input_size)
-        self.hidden_size = H = check_size(name, "hidden_size", hidden_size)
-        self.num_layers = check_size(name, "num_layers", num_layers)
+        self.input_size = check_size(name, "input_size", input_size, least=1)
+        self.hidden_size = H = check_size(name, "hidden_size", hidden_size, least=1)
+        self.num_layers = check_size(name, "num_layers", num_layers, least=1)
         if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) \
                 or not 0 <= dropout <= 1:
             raise ValueError(f"{name}: dropout must be a number in [0, 1], got {dropout!r}")

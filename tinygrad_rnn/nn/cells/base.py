@@ -6,16 +6,9 @@ from functools import partial
 
 import numpy as np
 
-from ...creation import uniform, zeros
+from ...creation import check_size, uniform, zeros
 from ...tensor import Tensor
 from ..module import Module, Parameter
-
-
-def check_size(owner: str, name: str, value) -> int:
-    """``value`` if it is a positive int, else a ``ValueError`` naming ``owner`` and ``name``."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{owner}: {name} must be a positive int, got {value!r}")
-    return int(value)
 
 
 def init_uniform(shape: tuple, hidden_size: int, *, device: str = "cpu",
@@ -23,14 +16,6 @@ def init_uniform(shape: tuple, hidden_size: int, *, device: str = "cpu",
     """A parameter ~ U(-1/sqrt(H), 1/sqrt(H)), PyTorch's initialisation of recurrent weights."""
     k = 1 / math.sqrt(hidden_size)
     return Parameter(uniform(shape, -k, k, dtype=dtype, device=device))
-
-
-class StateError(TypeError, ValueError):
-    """A state that is not the structure the cell returns (a pair such as ``(h, c)``).
-
-    Both a ``TypeError`` and a ``ValueError``: the cells raised one or the other before they
-    shared this check, and code written against either still catches it.
-    """
 
 
 class RecurrentCell(Module):
@@ -44,8 +29,8 @@ class RecurrentCell(Module):
 
     def __init__(self, input_size: int, hidden_size: int):
         name = type(self).__name__
-        self.input_size = check_size(name, "input_size", input_size)
-        self.hidden_size = check_size(name, "hidden_size", hidden_size)
+        self.input_size = check_size(name, "input_size", input_size, least=1)
+        self.hidden_size = check_size(name, "hidden_size", hidden_size, least=1)
 
     def gate_weights(self, gates: int, bias: bool, *, device: str, dtype) -> None:
         """PyTorch's parameters for ``gates`` gates (G), each ~ U(-1/sqrt(H), 1/sqrt(H)).
@@ -71,8 +56,7 @@ class RecurrentCell(Module):
             raise TypeError(f"{self.label}: input must be a Tensor, got {type(x).__name__}")
         if x.ndim != 2 or x.shape[1] != self.input_size:
             got, I = tuple(x.shape), self.input_size
-            raise ValueError(f"{self.label}: input must have shape (N, {I}), got {got}; a step's "
-                             f"input x must be (N, {I}) = (batch, input_size), not {got}")
+            raise ValueError(f"{self.label}: input must have shape (N, {I}), got {got}")
 
     def check_state(self, s, x: Tensor, name: str, size: str = "hidden_size") -> Tensor:
         """``s`` if it is a tensor (N, ``size``) for the batch of ``x``, else a clear error.
@@ -88,17 +72,16 @@ class RecurrentCell(Module):
             raise TypeError(f"{self.label}: {name} must be a Tensor, got {type(s).__name__}")
         if tuple(s.shape) != expected:
             raise ValueError(f"{self.label}: {name} has shape {tuple(s.shape)}, expected "
-                             f"{expected}: {name} must be (the input's batch, {size}) = "
-                             f"{expected}")
+                             f"{expected} = (the input's batch, {size})")
         return s
 
     def split_pair(self, state, names: tuple[str, str], kinds: str = "two tensors") -> tuple:
-        """``state`` if it is a pair (a tuple or list of two), else a :class:`StateError`."""
+        """``state`` if it is a pair (a tuple or list of two), else a ``TypeError``."""
         if not isinstance(state, (tuple, list)) or len(state) != 2:
             got = f"a {type(state).__name__} of {len(state)}" if isinstance(state, (tuple, list)) \
                 else f"a {type(state).__name__}"
             pair = f"({names[0]}, {names[1]})"
-            raise StateError(f"{self.label}: state must be a tuple {pair} of {kinds}, got {got}: "
+            raise TypeError(f"{self.label}: state must be a tuple {pair} of {kinds}, got {got}: "
                              f"the pair {pair} that the previous step returned")
         return tuple(state)
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...creation import check_size
 from ...tensor import Tensor
-from .base import RecurrentCell, check_size, init_uniform
+from .base import RecurrentCell, init_uniform
 
 
 class SCRNCell(RecurrentCell):
@@ -60,7 +61,7 @@ class SCRNCell(RecurrentCell):
                  alpha: float = 0.95, bias: bool = True, *, device: str = "cpu",
                  dtype=np.float32):
         super().__init__(input_size, hidden_size)
-        self.context_size = check_size("SCRNCell", "context_size", context_size)
+        self.context_size = check_size("SCRNCell", "context_size", context_size, least=1)
         if not 0.0 <= float(alpha) <= 1.0:
             raise ValueError(f"SCRNCell: alpha must be in [0, 1], got {alpha!r}")
         self.alpha = float(alpha)

@@ -23,12 +23,12 @@ import numpy as np
 
 from ..autograd import scope
 from ..combine import concat, stack
-from ..creation import check_size, eye, randn, zeros
+from ..creation import check_size, zeros
 from ..scopes import REVERSE, layer_name
 from ..tensor import Tensor
 from . import functional as F
 from .cells.base import init_uniform
-from .cells.rnn import activation
+from .cells.rnn import INITS, activation, identity_init
 from .loop import unroll
 from .module import Module
 
@@ -253,7 +253,7 @@ class RNN(RecurrentLayer):
                  nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
                  dropout: float = 0.0, bidirectional: bool = False, *, init: str = "default",
                  device: str = "cpu", dtype=np.float32):
-        if init not in ("default", "identity"):
+        if init not in INITS:
             raise ValueError(f"RNN: unknown init {init!r}; expected 'default' (PyTorch's "
                              "uniform) or 'identity' (IRNN, Le et al. 2015)")
         self.nonlinearity, self.init = nonlinearity, init
@@ -261,13 +261,7 @@ class RNN(RecurrentLayer):
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
                          bidirectional, device=device, dtype=dtype)
         if init == "identity":
-            for name, p in self.named_parameters():
-                if name.startswith("weight_hh"):
-                    p.data[...] = eye(hidden_size, dtype=dtype, device=device).data
-                elif name.startswith("weight_ih"):
-                    p.data[...] = randn(*p.shape, dtype=dtype, device=device).data * 0.001
-                else:
-                    p.data[...] = 0
+            identity_init(self)
 
     def recurrence(self, x, state, w_ih, w_hh, b_ih, b_hh, reverse):
         """Hoisted: :math:`x W_{ih}^T + b_{ih} + b_{hh}` and :math:`W_{hh}^T`; a step is
@@ -280,5 +274,5 @@ class RNN(RecurrentLayer):
 
     def extra_repr(self) -> str:
         extra = "" if self.nonlinearity == "tanh" else f", nonlinearity={self.nonlinearity!r}"
-        extra += "" if self.init == "default" else f", init={self.init!r}"
+        extra += "" if self.init in (None, "default") else f", init={self.init!r}"
         return super().extra_repr() + extra

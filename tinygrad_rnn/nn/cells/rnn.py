@@ -3,14 +3,25 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...creation import eye, randn, zeros
+from ...creation import eye, randn
 from ...tensor import Tensor
 from .. import functional as F
-from ..module import Parameter
 from .base import RecurrentCell
 
 ACTIVATIONS = {"tanh": Tensor.tanh, "relu": Tensor.relu}
-INITS = (None, "identity")
+INITS = (None, "default", "identity")  # None and "default": PyTorch's uniform
+
+
+def identity_init(module, scale: float = 1.0) -> None:
+    """Le, Jaitly & Hinton's (2015) IRNN initialisation of every parameter of ``module`` in place:
+    each ``weight_hh*`` = ``scale`` * I, each ``weight_ih*`` ~ N(0, 0.001^2), every bias 0."""
+    for name, p in module.named_parameters():
+        if name.startswith("weight_hh"):
+            p.data[...] = eye(p.shape[0], dtype=p.dtype, device=p.device).data * scale
+        elif name.startswith("weight_ih"):
+            p.data[...] = randn(*p.shape, dtype=p.dtype, device=p.device).data * 0.001
+        else:
+            p.data[...] = 0
 
 
 def activation(owner: str, nonlinearity: str):
@@ -66,20 +77,14 @@ class RNNCell(RecurrentCell):
         self.nonlinearity = nonlinearity
         self.activation = activation(type(self).__name__, nonlinearity)
         if init not in INITS:
-            raise ValueError(f"{type(self).__name__}: unknown init {init!r}; expected None "
-                             "(PyTorch's uniform) or 'identity' (IRNN)")
-        if init is None and scale != 1.0:
+            raise ValueError(f"{type(self).__name__}: unknown init {init!r}; expected None or "
+                             "'default' (PyTorch's uniform) or 'identity' (IRNN)")
+        if init != "identity" and scale != 1.0:
             raise ValueError(f"{type(self).__name__}: scale={scale} needs init='identity'")
-        self.init = init
-        if init is None:
-            self.gate_weights(1, bias, device=device, dtype=dtype)
-        else:  # IRNN: the identity recurrence, zero biases, small Gaussian input weights
-            H, I = self.hidden_size, self.input_size
-            self.bias = bool(bias)
-            self.weight_ih = Parameter(randn(H, I, dtype=dtype, device=device).data * 0.001)
-            self.weight_hh = Parameter(eye(H, dtype=dtype, device=device).data * scale)
-            self.bias_ih = Parameter(zeros(H, dtype=dtype, device=device)) if bias else None
-            self.bias_hh = Parameter(zeros(H, dtype=dtype, device=device)) if bias else None
+        self.init = None if init == "default" else init
+        self.gate_weights(1, bias, device=device, dtype=dtype)
+        if init == "identity":
+            identity_init(self, scale)
 
     def forward(self, x: Tensor, state: Tensor | None = None) -> Tensor:
         """One step: ``x`` (N, I) and ``h`` (N, H) (zeros if ``None``) -> ``h'`` (N, H)."""

@@ -55,7 +55,7 @@ class LSTMSequence(StepSequence):
         self.gates = self.new(xp, "gates", (self.steps, N, 4 * H), hc.dtype)
         self.tanh_c = self.new(xp, "tanh_c", (self.steps, N, H), hc.dtype)
         self.states = self.new(xp, "states", (2, self.steps + 1, N, H), hc.dtype)
-        self.block = max(1, self.block_bytes // self.gates[0].nbytes)  # rows per block
+        self.block = max(1, self.block_bytes // max(1, self.gates[0].nbytes))  # rows per block
 
     def view(self, slot: int):
         return self.states[:, slot]
@@ -74,7 +74,7 @@ class LSTMSequence(StepSequence):
         _, N, H4 = self.gates.shape
         self.scale, self.offset = gate_activation(xp, N, H4 // 4, self.gates.dtype)
         self.w_scaled = self.new(xp, "w_scaled", w.shape, self.gates.dtype)
-        xp.multiply(w, self.scale[0], out=self.w_scaled)
+        xp.multiply(w, gate_activation(xp, 1, H4 // 4, self.gates.dtype)[0][0], out=self.w_scaled)
         self.scratch = self.new(xp, "scratch", (N, H4), self.gates.dtype)
         self.scaled = self.first_row if self.reverse else 0  # rows whose inputs are ready: none
 

@@ -68,9 +68,9 @@ class LSTM(RecurrentLayer):
         :class:`~tinygrad_rnn.fused.LSTMStep`, which adds both biases itself (one (T, N, 4H)
         array fewer); the state travels as one tensor ``[h, c]`` (2, N, H), the steps share
         their arrays (:class:`~tinygrad_rnn.fused.LSTMSequence`) and the output is a view of
-        them (:class:`~tinygrad_rnn.fused.LSTMOutput`). An empty batch takes the op-by-op path.
+        them (:class:`~tinygrad_rnn.fused.LSTMOutput`).
         """
-        if not self.fused or x.shape[1] == 0:
+        if not self.fused:
             x_proj, w_hh_t = project(x, w_ih, both(b_ih, b_hh)), w_hh.T
 
             def step(x_t, state):

@@ -415,3 +415,15 @@ def test_a_damaged_file_raises_checkpoint_error_and_nothing_else(writer, data):
             for k, v in state.items():
                 assert back[k].dtype == v.dtype
                 np.testing.assert_array_equal(back[k], v)
+
+
+def test_a_npy_header_with_a_bytes_key_is_a_checkpoint_error(tmp_path):
+    # Found by the damaged-file property test: NumPy sorts the header's keys to report them and
+    # raises TypeError when one is bytes; it must come out as CheckpointError like other damage.
+    header = b"{'descr': '<f8', b'x': 1, 'fortran_order': False, 'shape': (2,), }"
+    header += b" " * (63 - (10 + len(header)) % 64) + b"\n"
+    path = tmp_path / "odd.npy"
+    path.write_bytes(b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header
+                     + np.zeros(2).tobytes())
+    with pytest.raises(tg.CheckpointError, match="is not a .npy array"):
+        tg.load(path)

@@ -282,8 +282,8 @@ def read_npy(fh, size: int, where: str) -> np.ndarray:
         with warnings.catch_warnings():  # a damaged header may warn as it is parsed
             warnings.simplefilter("ignore", SyntaxWarning)
             shape, fortran_order, dtype = read_header(fh)
-    except (ValueError, tokenize.TokenError, SyntaxError) as e:
-        raise CheckpointError(f"{where} is not a .npy array: {e}") from e
+    except (ValueError, TypeError, tokenize.TokenError, SyntaxError) as e:  # TypeError: NumPy
+        raise CheckpointError(f"{where} is not a .npy array: {e}") from e  # sorts the header's keys
     if dtype.kind not in NUMERIC_KINDS:
         raise CheckpointError(f"{where} has dtype {dtype}, not numeric (numbers or booleans only)")
     if any(n < 0 for n in shape):

@@ -68,6 +68,7 @@ def test_lesson_runs_within_budget(lesson, tmp_path):
         assert run["cpu_s"] <= BUDGET_S, (f"{lesson.name} took {run['cpu_s']:.0f} s of CPU "
                                           f"({run['wall_s']:.0f} s wall) in the docs build, "
                                           f"over the {BUDGET_S} s budget")
+        assert not run["warnings"], f"{lesson.name} warned in the docs build: {run['warnings']}"
         return
     env = dict(os.environ, MPLBACKEND="Agg", OPENBLAS_NUM_THREADS="1", TQDM_DISABLE="1",
                PYTHONPATH=str(REPO))

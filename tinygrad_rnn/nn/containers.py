@@ -171,6 +171,21 @@ class ModuleList(Container):
     def forward(self, *args, **kwargs):
         raise NotImplementedError("ModuleList has no forward(): call its entries in a loop")
 
+    def __repr__(self) -> str:
+        """As torch: a run of entries that print alike is one line, ``(0-2): 3 x Linear(...)``."""
+        runs = []  # [first, last, text]
+        for i, module in enumerate(self):
+            text = repr(module)
+            if runs and runs[-1][2] == text:
+                runs[-1][1] = i
+            else:
+                runs.append([i, i, text])
+        if not runs:
+            return "ModuleList()"
+        lines = [(f"({a}): " if a == b else f"({a}-{b}): {b - a + 1} x ") + text
+                 for a, b, text in runs]
+        return "ModuleList(\n  " + "\n  ".join(s.replace("\n", "\n  ") for s in lines) + "\n)"
+
 
 class ModuleDict(Container):
     """A dict of modules under string keys, in insertion order (``encoders.fr.weight``, ...)."""

@@ -60,7 +60,48 @@ class Container(Module):
         return idx % n
 
 
-class Sequential(Container):
+class Indexed(Container):
+    """What ``Sequential`` and ``ModuleList`` share: entries in order, indexed by position."""
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):
+            return self.sliced(list(self.entries.items())[idx])
+        return list(self.entries.values())[self.index(idx)]
+
+    def __setitem__(self, idx: int, module: Module) -> None:
+        key = list(self.entries)[self.index(idx)]
+        self.entries[key] = checked_module(type(self).__name__, key, module)
+
+    def __delitem__(self, idx) -> None:
+        modules = list(self.entries.values())
+        del modules[idx if isinstance(idx, slice) else self.index(idx)]
+        self.renumbered(modules)  # as torch: the keys are renumbered
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self.entries.values())
+
+    def append(self, module: Module) -> Self:
+        self.entries[str(len(self))] = checked_module(type(self).__name__, len(self), module)
+        return self
+
+    def extend(self, modules: Iterable[Module]) -> Self:
+        for module in modules:
+            self.append(module)
+        return self
+
+    def insert(self, index: int, module: Module) -> Self:
+        modules = list(self.entries.values())
+        modules.insert(index, module)
+        self.renumbered(modules)
+        return self
+
+    def pop(self, idx: int = -1) -> Module:
+        module = self[idx]
+        del self[idx]
+        return module
+
+
+class Sequential(Indexed):
     """Modules applied in order, each to the output of the one before.
 
     ``Sequential(m0, m1, ...)`` names them ``"0"``, ``"1"``, ...; ``Sequential(OrderedDict(
@@ -74,51 +115,17 @@ class Sequential(Container):
         else:
             self.renumbered(args)
 
+    def sliced(self, items: list) -> Sequential:
+        return Sequential(OrderedDict(items))
+
     def forward(self, x):
         for module in self.entries.values():
             x = module(x)
         return x
 
-    def __getitem__(self, idx):
-        if isinstance(idx, slice):
-            return Sequential(OrderedDict(list(self.entries.items())[idx]))
-        return list(self.entries.values())[self.index(idx)]
 
-    def __setitem__(self, idx: int, module: Module) -> None:
-        key = list(self.entries)[self.index(idx)]
-        self.entries[key] = checked_module("Sequential", key, module)
-
-    def __delitem__(self, idx) -> None:
-        modules = list(self.entries.values())
-        del modules[idx if isinstance(idx, slice) else self.index(idx)]
-        self.renumbered(modules)  # as torch: the keys are renumbered
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self.entries.values())
-
-    def append(self, module: Module) -> Sequential:
-        self.entries[str(len(self))] = checked_module("Sequential", len(self), module)
-        return self
-
-    def extend(self, modules: Iterable[Module]) -> Sequential:
-        for module in modules:
-            self.append(module)
-        return self
-
-    def insert(self, index: int, module: Module) -> Sequential:
-        modules = list(self.entries.values())
-        modules.insert(index, module)
-        self.renumbered(modules)
-        return self
-
-    def pop(self, idx: int) -> Module:
-        module = self[idx]
-        del self[idx]
-        return module
-
-
-class ModuleList(Container):
-    """A list of modules whose parameters the parent finds (``layers.0.weight``, ...).
+class ModuleList(Indexed):
+    """A list of modules whose parent finds their parameters (``layers.0.weight``, ...).
 
     It has no ``forward``: the parent's ``forward`` calls its entries.
     """
@@ -126,47 +133,14 @@ class ModuleList(Container):
     def __init__(self, modules: Iterable[Module] | None = None):
         self.renumbered(modules or [])
 
-    def __getitem__(self, idx):
-        if isinstance(idx, slice):
-            return ModuleList(list(self.entries.values())[idx])
-        return self.entries[str(self.index(idx))]
-
-    def __setitem__(self, idx: int, module: Module) -> None:
-        i = self.index(idx)
-        self.entries[str(i)] = checked_module("ModuleList", i, module)
-
-    def __delitem__(self, idx) -> None:
-        modules = list(self.entries.values())
-        del modules[idx if isinstance(idx, slice) else self.index(idx)]
-        self.renumbered(modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self.entries.values())
+    def sliced(self, items: list) -> ModuleList:
+        return ModuleList([m for _, m in items])
 
     def __iadd__(self, modules: Iterable[Module]) -> Self:
         return self.extend(modules)
 
     def __add__(self, other: Iterable[Module]) -> ModuleList:
         return ModuleList([*self, *other])
-
-    def append(self, module: Module) -> ModuleList:
-        self.entries[str(len(self))] = checked_module("ModuleList", len(self), module)
-        return self
-
-    def extend(self, modules: Iterable[Module]) -> ModuleList:
-        for module in modules:
-            self.append(module)
-        return self
-
-    def insert(self, index: int, module: Module) -> None:
-        modules = list(self.entries.values())
-        modules.insert(index, module)
-        self.renumbered(modules)
-
-    def pop(self, idx: int = -1) -> Module:
-        module = self[idx]
-        del self[idx]
-        return module
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError("ModuleList has no forward(): call its entries in a loop")
@@ -199,7 +173,7 @@ class ModuleDict(Container):
         return self.entries[key]
 
     def __setitem__(self, key: str, module: Module) -> None:
-        self.check_name("module", key)
+        self.check_entry("ModuleDict", key, module, Module)
         self.entries[key] = checked_module("ModuleDict", key, module)
 
     def __delitem__(self, key: str) -> None:

@@ -182,27 +182,27 @@ def softmax_dim(name: str, dim: int | None, ndim: int) -> int:
     return 0 if ndim in (0, 1, 3) else 1
 
 
-class Softmax(Module):
+class AlongDim(Module):
+    """A function of ``tg.F`` applied along ``dim`` (the base of ``Softmax`` and ``LogSoftmax``)."""
+
+    def __init__(self, dim: int | None = None):
+        self.dim = dim
+
+    def forward(self, x: Tensor) -> Tensor:
+        name = type(self).__name__
+        return self.function(x, axis=softmax_dim(name, self.dim, x.ndim))
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class Softmax(AlongDim):
     """:func:`~tinygrad_rnn.nn.functional.softmax` along ``dim``."""
 
-    def __init__(self, dim: int | None = None):
-        self.dim = dim
-
-    def forward(self, x: Tensor) -> Tensor:
-        return F.softmax(x, axis=softmax_dim("Softmax", self.dim, x.ndim))
-
-    def extra_repr(self) -> str:
-        return f"dim={self.dim}"
+    function = staticmethod(F.softmax)
 
 
-class LogSoftmax(Module):
+class LogSoftmax(AlongDim):
     """:func:`~tinygrad_rnn.nn.functional.log_softmax` along ``dim``."""
 
-    def __init__(self, dim: int | None = None):
-        self.dim = dim
-
-    def forward(self, x: Tensor) -> Tensor:
-        return F.log_softmax(x, axis=softmax_dim("LogSoftmax", self.dim, x.ndim))
-
-    def extra_repr(self) -> str:
-        return f"dim={self.dim}"
+    function = staticmethod(F.log_softmax)

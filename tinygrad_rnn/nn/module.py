@@ -20,44 +20,7 @@ from .. import backend
 from ..autograd import scope
 from ..creation import NUMERIC_KINDS
 from ..tensor import Tensor
-
-
-class Parameter(Tensor):
-    """A leaf tensor that a module owns and an optimiser updates (``requires_grad=True``)."""
-
-    __slots__ = ()
-
-    def __init__(self, data, requires_grad: bool = True):
-        if isinstance(data, Tensor):
-            data = data.data
-        super().__init__(data, requires_grad=requires_grad)
-
-    def __repr__(self) -> str:
-        return "Parameter containing:\n" + super().__repr__()
-
-
-class UninitializedParameter(Parameter):
-    """The parameter of a lazy module before its first call: its shape is not known yet.
-
-    :meth:`materialize` gives it an array and turns it into a plain :class:`Parameter`, the
-    same object, so an optimiser given it before still updates it (as PyTorch).
-    """
-
-    __slots__ = ()
-
-    def __init__(self, requires_grad: bool = True, dtype=np.float32, device: str = "cpu"):
-        super().__init__(backend.xp_for(device).empty((0,), dtype=dtype), requires_grad)
-
-    def materialize(self, shape: tuple) -> None:
-        self.data = self.xp.empty(shape, dtype=self.dtype)
-        self.__class__ = Parameter
-
-    def numpy(self):
-        raise ValueError("a lazy module's parameter has no value before the module's first "
-                         "call: call it once on an input (or load a state dict) first")
-
-    def __repr__(self) -> str:
-        return "<UninitializedParameter>"
+from .parameter import Parameter, UninitializedParameter
 
 
 class IncompatibleKeys(NamedTuple):
@@ -109,19 +72,20 @@ class Module:
         """``name -> persistent`` of the buffers registered by :meth:`register_buffer`."""
         return vars(self).get("buffers_registered", {})
 
-    def check_name(self, what: str, name) -> None:
+    def check_entry(self, fn: str, name, value, kind: type) -> None:
+        """PyTorch's checks of a name to register and of its value (``kind`` or ``None``)."""
         if not isinstance(name, str):
-            raise TypeError(f"{what} name should be a string, got {type(name).__name__}")
+            raise TypeError(f"{fn}(): the name should be a string, got {type(name).__name__}")
         if name == "" or "." in name:
-            raise KeyError(f"{what} name can't be empty or contain '.', got {name!r}")
+            raise KeyError(f"{fn}(): the name can't be empty or contain '.', got {name!r}")
+        if not (value is None or isinstance(value, kind)):
+            raise TypeError(f"{fn}(): {name!r} must be a {kind.__name__} or None, not "
+                            f"{type(value).__name__}")
 
     def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
         """Keep ``tensor`` as attribute ``name``: saved in ``state_dict`` (if ``persistent``)
         and moved by ``to()``, but not a parameter (no gradient, no optimiser step)."""
-        self.check_name("buffer", name)
-        if not (tensor is None or isinstance(tensor, Tensor)):
-            raise TypeError(f"register_buffer(): {name!r} must be a Tensor or None, not "
-                            f"{type(tensor).__name__}")
+        self.check_entry("register_buffer", name, tensor, Tensor)
         if isinstance(vars(self).get(name), (Parameter, Module)):
             raise KeyError(f"attribute {name!r} already exists")
         vars(self).setdefault("buffers_registered", {})[name] = bool(persistent)
@@ -129,18 +93,12 @@ class Module:
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
         """Set parameter ``name`` (``None`` leaves the slot empty, as ``bias=False``)."""
-        self.check_name("parameter", name)
-        if not (param is None or isinstance(param, Parameter)):
-            raise TypeError(f"register_parameter(): {name!r} must be a Parameter or None, not "
-                            f"{type(param).__name__}")
+        self.check_entry("register_parameter", name, param, Parameter)
         setattr(self, name, param)
 
     def add_module(self, name: str, module: Module | None) -> None:
         """Set child module ``name`` (as ``setattr``, with PyTorch's checks of the name)."""
-        self.check_name("module", name)
-        if not (module is None or isinstance(module, Module)):
-            raise TypeError(f"add_module(): {name!r} must be a Module or None, not "
-                            f"{type(module).__name__}")
+        self.check_entry("add_module", name, module, Module)
         setattr(self, name, module)
 
     register_module = add_module

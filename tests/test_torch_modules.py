@@ -350,3 +350,43 @@ def test_tied_weights_are_stored_as_torch_stores_them():
     del state["decoder.weight"]
     with pytest.raises(KeyError, match=r"missing keys \['decoder.weight'\]"):
         ours.load_state_dict(state)
+
+
+def test_a_book_model_trains_as_its_torch_twin():
+    """d2l's concise RNN language model (a GRU and a LazyLinear head), trained by SGD with the
+    optimiser built before the lazy layer's first call: the same losses and weights as torch."""
+    def book_model(lib, vocab=7, hidden=5):
+        class RNNModel(lib.Module):
+            def __init__(self):
+                super().__init__()
+                self.rnn = lib.GRU(vocab, hidden)
+                self.linear = lib.LazyLinear(vocab)
+
+            def forward(self, x):
+                y, _ = self.rnn(x)
+                return self.linear(y.reshape((-1, y.shape[-1])))
+        return RNNModel()
+
+    rng = np.random.default_rng(3)
+    ids = rng.integers(0, 7, (6, 2))
+    x = np.eye(7, dtype=np.float32)[ids]                       # one-hot (T, N, V)
+    y = rng.integers(0, 7, 12)
+    ours, theirs = book_model(nn), book_model(torch.nn)
+    opt = tg.optim.SGD(ours.parameters(), lr=0.5)
+    topt = torch.optim.SGD(theirs.parameters(), lr=0.5)
+    ours(tg.tensor(x))
+    theirs(torch.tensor(x))
+    theirs.load_state_dict(tg.utils.to_torch(ours))
+    loss_fn, tloss_fn = nn.CrossEntropyLoss(), torch.nn.CrossEntropyLoss()
+    for _ in range(3):
+        loss = loss_fn(ours(tg.tensor(x)), tg.tensor(y))
+        tloss = tloss_fn(theirs(torch.tensor(x)), torch.tensor(y))
+        close(loss, tloss, rtol=1e-5)
+        opt.zero_grad()
+        topt.zero_grad()
+        loss.backward()
+        tloss.backward()
+        opt.step()
+        topt.step()
+    for name, value in ours.state_dict().items():
+        close(value, theirs.state_dict()[name], rtol=1e-4, atol=1e-6)

@@ -29,6 +29,7 @@ LAYERS = [
     ("optimisers", ["optim"]),
     ("data", ["data"]),
     ("saving", ["serialization"]),
+    ("moving weights to and from PyTorch", ["utils"]),
     ("drawing", ["viz"]),
     ("models", ["models"]),
     ("the package namespace", [""]),

@@ -8,7 +8,7 @@ import numpy as _np
 # isort: off
 from .tensor import Tensor, grad  # first: tensor and ops import each other; ops need Tensor
 # isort: on
-from . import cuda, fused, graph, models, nn, ops, optim, trace, viz
+from . import cuda, fused, graph, models, nn, ops, optim, trace, utils, viz
 from .autograd import (
     AnomalyError,
     detect_anomaly,
@@ -92,6 +92,7 @@ __all__ = [
     "tensor",
     "trace",
     "uniform",
+    "utils",
     "viz",
     "where",
     "zeros",

@@ -58,7 +58,7 @@ def linear_rnn(w, steps):
 
 w = tg.tensor(1.0, dtype=tg.float64, requires_grad=True, name="w")
 toy_graph = tg.viz.draw(linear_rnn(w, 4))
-toy_graph
+toy_graph  # noqa: B018 (the last expression: Jupyter shows it)
 
 # %%
 # The same function with 1,000 steps. Its value at three points, and its derivative at
@@ -120,8 +120,8 @@ with tg.no_grad():
 # %%
 # Four optimisers into the wall
 # -----------------------------
-# All start at :math:`(w, b) = (6, -4.5)`, on the high side of the wall (loss 0.47) where the
-# gradient is small and points at the wall, and take 150 steps:
+# All start at :math:`(w, b) = (6, -4.5)`, below the wall on its high-loss side (loss 0.47),
+# where the gradient is small and points at the wall, and take 150 steps:
 #
 # - **SGD**, learning rate 1: :math:`\theta \leftarrow \theta - \eta g`.
 # - **SGD with clipping**: the same, after :func:`tinygrad_rnn.nn.utils.clip_grad_norm_`
@@ -183,9 +183,9 @@ ax_loss.grid(alpha=0.3)
 ax_loss.legend(fontsize="small")
 
 # %%
-# The wall is the thin band where the colour jumps from yellow to blue, and the valley (the
-# loss near 0) runs along its foot on the low side, so every path that crosses it zig-zags
-# along the wall down to the valley. Plain SGD crosses, walks along the wall, and at its next
+# The wall is the thin band where the colour jumps from yellow-green to blue. The valley (loss
+# near 0, darkest) lies where the wall ends, near :math:`w = 4`, and hugs the wall, so every
+# path that crosses the wall zig-zags along it down to the valley. Plain SGD crosses, walks along the wall, and at its next
 # hit meets a gradient of norm above 1,000: one step of length :math:`\eta \lVert g\rVert`
 # throws it onto a far plateau where the gradient is zero, for good. Clipped SGD takes exactly
 # the same steps until that hit and then a step of length 1 instead. Nesterov momentum picks up
@@ -203,9 +203,10 @@ def first(condition):
 outcome = {}
 print(f"{'':19} {'crosses the wall':>16} {'in the valley':>14} {'largest |g|':>11}  ends at")
 for name, (path, losses, norms) in runs.items():
-    outcome[name] = (first(losses < 0.2), first(losses < 0.01), first(np.abs(path).max(axis=1) > 100))
+    far = np.abs(path).max(axis=1) > 100
+    outcome[name] = (first(losses < 0.2), first(losses < 0.01), first(far))
     ends = f"({path[-1, 0]:.4g}, {path[-1, 1]:.4g}), loss {losses[-1]:.3f}"
-    print(f"{name:19} {str(outcome[name][0]):>16} {str(outcome[name][1]):>14} "
+    print(f"{name:19} {outcome[name][0]!s:>16} {outcome[name][1]!s:>14} "
           f"{norms.max():11.1e}  {ends}")
 
 # %%

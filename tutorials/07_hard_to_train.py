@@ -48,6 +48,8 @@ import numpy as np
 
 import tinygrad_rnn as tg
 
+# sphinx_gallery_thumbnail_number = 3
+
 
 def linear_rnn(w, steps):
     """h_t = w * h_{t-1} + x_t, fed 1 then zeros; returns h after ``steps`` steps."""

@@ -50,6 +50,8 @@ import numpy as np
 import tinygrad_rnn as tg
 from tinygrad_rnn.data import adding_problem
 
+# sphinx_gallery_thumbnail_number = 5
+
 H = 34
 tg.manual_seed(0)
 irnn_cell = tg.nn.IRNNCell(2, H, dtype=tg.float64)
@@ -168,9 +170,11 @@ shown = np.ma.masked_where(forbidden, np.log10(np.where(forbidden, 1.0, np.abs(g
 image = ax_grad.imshow(shown, cmap=plt.get_cmap("viridis").with_extremes(bad="0.85"))
 fig.colorbar(image, ax=ax_grad, label="log10 |∂L/∂W_hh|")
 ax_grad.set(title="gradient (grey: exactly 0)", xlabel="from unit j")
-ax_ticks.imshow(changed, cmap="Greys", aspect="auto", vmin=0, vmax=1.6, interpolation="nearest")
-ax_ticks.set(title="which modules changed at step t", xlabel="time step t", ylabel="period T_i",
-             yticks=range(len(periods)), yticklabels=periods)
+ax_ticks.pcolormesh(changed, cmap="Greys", vmin=0, vmax=1.3, edgecolors="white", linewidth=0.5)
+ax_ticks.invert_yaxis()
+ax_ticks.set(title="which modules changed at step t (dark)", xlabel="time step t",
+             ylabel="period T_i", yticks=np.arange(len(periods)) + 0.5, yticklabels=periods,
+             xticks=np.arange(0, 33, 8) + 0.5, xticklabels=range(0, 33, 8))
 for ax in (ax_mask, ax_grad):
     for edge in range(4, 16, 4):
         ax.axhline(edge - 0.5, color="C3", linewidth=0.8)

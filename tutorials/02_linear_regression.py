@@ -156,3 +156,22 @@ if writer:
 # The fitted parameters against the true ones:
 print(f"W = {W.item():.6f}  (true {TRUE_W})   b = {b.item():.6f}  (true {TRUE_B})")
 assert abs(W.item() - TRUE_W) < 1e-3 and abs(b.item() - TRUE_B) < 1e-3
+
+# %%
+# Summary
+# -------
+# * Every training loop of this course is the same four lines: a forward pass to the loss,
+#   ``zero_grad()``, ``backward()``, ``step()``.
+# * On a quadratic loss, gradient descent shrinks the error by a constant factor per step,
+#   :math:`\max_k |1 - \eta \lambda_k|`, set by the learning rate and the Hessian's eigenvalues.
+# * ``tensorboardX`` writes TensorBoard's event files without TensorFlow;
+#   ``tensorboard --logdir runs`` plots them.
+#
+# Exercises
+# ---------
+# 1. From the Hessian's eigenvalues, predict the largest learning rate for which gradient
+#    descent still converges (:math:`\eta < 2/\lambda_{\max}`). Try a rate just below and
+#    just above it.
+# 2. Replace SGD by ``tg.optim.Adam(..., lr=0.1)``. Does the loss still fall on a straight line
+#    on the log scale? Why not?
+# 3. Log the gradient norm as a second scalar and look at both curves in TensorBoard.

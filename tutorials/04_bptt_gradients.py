@@ -239,3 +239,25 @@ print(f"clipped:     largest gradient norm {clipped_norm.max():.1e}, "
       f"mean loss over the last 50 steps {clipped_loss[-50:].mean():.3f}")
 assert not np.isfinite(plain_loss[-1]) and np.isfinite(clipped_loss).all()
 assert clipped_loss[-50:].mean() < 1 / 6
+
+# %%
+# Summary
+# -------
+# * Backpropagation through time multiplies one Jacobian :math:`\operatorname{diag}(1 -
+#   h_t^2)\, W_{hh}` per step, so the gradient shrinks or grows geometrically with the distance
+#   in time.
+# * The guarantee is the largest singular value: below 1 the gradient must vanish. The spectral
+#   radius describes the powers of one matrix, and a product of different diagonal factors and a
+#   non-normal :math:`W` can shrink more slowly than it suggests.
+# * An exploding gradient throws the weights away; clipping its norm at :math:`c` bounds every
+#   step and keeps the training finite.
+#
+# Exercises
+# ---------
+# 1. Make :math:`W_{hh}` orthogonal (``np.linalg.qr`` of a random matrix): every singular value
+#    is 1. Measure the gradient flow: how far back does the gradient reach now, and what
+#    shrinks it?
+# 2. Use ``nonlinearity="relu"`` with :math:`\rho = 0.9` and :math:`\rho = 1.5`. Compare the
+#    gradient flow with the tanh RNN's. Why can a ReLU RNN's forward pass explode too?
+# 3. Clip each gradient element to :math:`[-c, c]` instead of the norm. What happens to the
+#    direction of the step?

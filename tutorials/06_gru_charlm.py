@@ -230,3 +230,24 @@ for cell in HIDDEN:
     print(f"{cell.upper():4} validation loss over seeds {SEEDS}: {losses.round(3)}, "
           f"mean {losses.mean():.3f} (perplexity {np.exp(losses.mean()):.2f})")
 assert max(val.values()) < 2.0
+
+# %%
+# Summary
+# -------
+# * The GRU interpolates between the old state and a candidate with one update gate, and lets
+#   a reset gate decide how much of the old state the candidate sees; it has no separate cell
+#   state.
+# * Which share :math:`z` stands for differs: the lectures' :math:`z` weighs the candidate,
+#   PyTorch's (and ours) the old state. Cho's reset gate acts before the recurrent matrix
+#   product, PyTorch's after it.
+# * A character language model's loss is read in nats per character, or as a perplexity
+#   :math:`e^{\text{loss}}`, the number of equally likely choices it amounts to.
+#
+# Exercises
+# ---------
+# 1. Write the lectures' GRU step in NumPy, :math:`h_t = (1 - z_t) h_{t-1} + z_t \tilde h_t`,
+#    and check it against ``tg.nn.GRUCell(..., reset_after=False)`` (the lectures' reset gate)
+#    after negating the update gate's weights and biases.
+# 2. Sample at temperatures 0.5, 1 and 1.5. How do the samples change, and why does a low
+#    temperature repeat itself?
+# 3. Train both cells four times longer on the command line. Does the GRU's lead hold?

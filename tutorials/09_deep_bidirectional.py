@@ -377,3 +377,24 @@ print(f"negated reviews: bag of words {results['bag of words']['negated']:.3f}, 
 assert slot_acc["forward RNN"] < 0.6 and slot_acc["bidirectional RNN"] > 0.99
 assert abs(results["bag of words"]["negated"] - 0.5) < 0.15
 assert results["RNN"]["negated"] > 0.95 and results["RNN"]["all"] > 0.95
+
+# %%
+# Summary
+# -------
+# * By the shapes of input and output, RNNs map one to many, many to one, and many to many,
+#   aligned (one output per input) or not (an encoder and a decoder).
+# * A deep RNN stacks layers; a bidirectional one adds an RNN that reads from the right, and
+#   each output sees the whole sequence, :math:`o_t = g(V s_t + V' s'_t)`. In PyTorch's layers
+#   each direction of a layer reads both directions of the layer below.
+# * A forward RNN cannot use words it has not read yet; a bidirectional one can, where the
+#   whole sequence is there before the answer is needed.
+# * A bag of words cannot represent negation, an exclusive or; an RNN reading in order can.
+#
+# Exercises
+# ---------
+# 1. Give the verb-last slot tagger two forward layers (``num_layers=2``) instead of two
+#    directions. Does depth help? Why not?
+# 2. Add double negations to the reviews ("the food was not never bad": clumsy English, but a
+#    clear rule, two negations cancel). Does the RNN learn them? Does it need more steps?
+# 3. Pad the reviews on the right instead of the left and keep reading the state at the last
+#    step. What goes wrong, and how would you read each review's state at its own last word?

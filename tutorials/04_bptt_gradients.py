@@ -219,7 +219,8 @@ for name, losses, norms in (("no clipping", plain_loss, plain_norm),
     ax_loss.semilogy(losses, label=name)
     ax_norm.semilogy(norms, label=name)
 ax_loss.axhline(1 / 6, color="grey", linestyle=":", label="always answer 1")
-ax_loss.set(xlabel="SGD step", ylabel="mean squared error", title="adding problem, ρ = 3")
+ax_loss.set(xlabel="SGD step", ylabel="mean squared error", title="adding problem, ρ = 3",
+            ylim=(0.03, 100))  # the unclipped loss leaves the plot on its way to overflow
 ax_norm.set(xlabel="SGD step", ylabel="‖gradient‖ before clipping", title="gradient norm")
 ax_loss.legend()
 ax_norm.legend()

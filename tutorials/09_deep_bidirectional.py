@@ -6,7 +6,7 @@ So far every network read its sequence once, from left to right, with one recurr
 lectures add two directions of growth. *Deep*: stack layers, the states of one layer being the
 inputs of the next. *Bidirectional*: a second RNN reads the sequence from right to left, so
 that the output at step :math:`t` can depend on the words after :math:`t` too. In the notation
-of the lecture (Shu-Ting Pi, after Hung-yi Lee),
+of the lecture notes (Shu-Ting Pi's),
 
 .. math::
 
@@ -105,8 +105,8 @@ one_to_many_graph = tg.viz.draw(one_to_many(x[0]), level="step", module=one_to_m
 # **One to many** (above): one input sets the first state, and the writer produces an output at
 # every step, each the next step's input (an image caption: the image in, the words out).
 # **Many to one** (below): the reader's output is read only after the last step (the sentiment
-# of a sentence); the outputs of the other steps are not computed at all, because nothing asks
-# for them.
+# of a sentence). The drawing shows only what that output depends on: the outputs this reader
+# computed at the other steps are unused, so they are not in the graph.
 many_to_one_graph = tg.viz.draw(reader(x)[0][-1], level="step", module=reader)
 
 # %%

@@ -205,8 +205,12 @@ class Tensor(TorchMethods, InPlace):
         return t
 
     def astype(self, dtype) -> Tensor:
-        """This tensor converted to ``dtype``; the gradient is converted back."""
-        return ops.Cast.apply(self, dtype=np.dtype(dtype))
+        """This tensor converted to ``dtype``; the gradient is converted back. An integer or
+        bool result is outside the graph, as in torch (such tensors carry no gradient)."""
+        dtype = np.dtype(dtype)
+        if dtype.kind not in "fc" and self.requires_grad:
+            return Tensor(self.data.astype(dtype))
+        return ops.Cast.apply(self, dtype=dtype)
 
     # ---- autograd ----------------------------------------------------------------------
     def initial_grad(self, grad=None):
@@ -429,10 +433,9 @@ class Tensor(TorchMethods, InPlace):
             if fn == "min":
                 return -ops.Maximum.apply(*promoted_pair(-self, -dim))
             return ops.Maximum.apply(*promoted_pair(self, dim))
-        spelled(fn, "axis", axis, "dim", dim)  # both spellings of one argument: TypeError
+        axis, keepdims = axis_and_keepdims(fn, axis, keepdims, dim, keepdim)
         if dim is not None:
-            return self.extreme(fn, dim, bool(keepdim))
-        axis, keepdims = axis_and_keepdims(fn, axis, keepdims, None, keepdim)
+            return self.extreme(fn, dim, keepdims)
         return op.apply(self, axis=self.reduced_axes(axis, fn), keepdims=keepdims)
 
     def masked_fill(self, mask, value) -> Tensor:

@@ -3,8 +3,9 @@
 Code from books and examples calls ``torch.tanh(x)``, ``torch.cat(outputs, dim=0)``,
 ``torch.zeros_like(h)``; with ``import tinygrad_rnn as torch`` it runs unchanged because the
 package namespace exports these. Each is the method of the same name (or an existing function),
-so the semantics, the gradients and the graph drawn are the method's; only ``bmm`` and ``mm``
-add torch's shape rules to ``matmul``.
+so the semantics, the gradients and the graph drawn are the method's (``tg.max(x, dim=1)`` is
+``x.max(dim=1)``: the named tuple ``(values, indices)``); only ``bmm`` and ``mm`` add torch's
+shape rules to ``matmul``.
 """
 from __future__ import annotations
 
@@ -14,97 +15,25 @@ from .combine import concat
 from .tensor import Tensor
 
 
-def tanh(x: Tensor) -> Tensor:
-    return x.tanh()
+def method_form(name: str):
+    """The function ``f(x, *args, **kwargs) = x.<name>(*args, **kwargs)``, named ``name``."""
+
+    def form(x: Tensor, *args, **kwargs):
+        return getattr(x, name)(*args, **kwargs)
+
+    form.__name__ = form.__qualname__ = name
+    form.__doc__ = f"``x.{name}(...)``: see :meth:`tinygrad_rnn.Tensor.{name}`."
+    return form
 
 
-def sigmoid(x: Tensor) -> Tensor:
-    return x.sigmoid()
-
-
-def relu(x: Tensor) -> Tensor:
-    return x.relu()
-
-
-def exp(x: Tensor) -> Tensor:
-    return x.exp()
-
-
-def log(x: Tensor) -> Tensor:
-    return x.log()
-
-
-def abs(x: Tensor) -> Tensor:
-    return x.abs()
-
-
-def sqrt(x: Tensor) -> Tensor:
-    return x.sqrt()
-
-
-def sum(x: Tensor, *args, **kwargs) -> Tensor:
-    """``x.sum(dim, keepdim)`` (``dim=`` or ``axis=``)."""
-    return x.sum(*args, **kwargs)
-
-
-def mean(x: Tensor, *args, **kwargs) -> Tensor:
-    """``x.mean(dim, keepdim)``."""
-    return x.mean(*args, **kwargs)
-
-
-def max(x: Tensor, *args, **kwargs):
-    """``x.max(...)``: the largest element, ``(values, indices)`` along a ``dim``, or the
-    elementwise maximum of two tensors (see :meth:`Tensor.max`)."""
-    return x.max(*args, **kwargs)
-
-
-def min(x: Tensor, *args, **kwargs):
-    """``x.min(...)``, as :func:`max`."""
-    return x.min(*args, **kwargs)
-
-
-def argmax(x: Tensor, *args, **kwargs) -> Tensor:
-    return x.argmax(*args, **kwargs)
-
-
-def argmin(x: Tensor, *args, **kwargs) -> Tensor:
-    return x.argmin(*args, **kwargs)
-
-
-def softmax(x: Tensor, *args, **kwargs) -> Tensor:
-    return x.softmax(*args, **kwargs)
-
-
-def log_softmax(x: Tensor, *args, **kwargs) -> Tensor:
-    return x.log_softmax(*args, **kwargs)
-
-
-def logsumexp(x: Tensor, *args, **kwargs) -> Tensor:
-    return x.logsumexp(*args, **kwargs)
-
-
-def clamp(x: Tensor, min=None, max=None) -> Tensor:
-    return x.clamp(min, max)
-
-
-def reshape(x: Tensor, shape) -> Tensor:
-    return x.reshape(shape)
-
-
-def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
-    return x.transpose(dim0, dim1)
-
-
-def unsqueeze(x: Tensor, dim: int) -> Tensor:
-    return x.unsqueeze(dim)
-
-
-def squeeze(x: Tensor, dim=None) -> Tensor:
-    return x.squeeze(dim)
-
-
-def numel(x: Tensor) -> int:
-    return x.numel()
+tanh, sigmoid, relu, exp, log, abs, sqrt = map(
+    method_form, ("tanh", "sigmoid", "relu", "exp", "log", "abs", "sqrt"))
+sum, mean, max, min, argmax, argmin = map(
+    method_form, ("sum", "mean", "max", "min", "argmax", "argmin"))
+softmax, log_softmax, logsumexp, clamp = map(
+    method_form, ("softmax", "log_softmax", "logsumexp", "clamp"))
+reshape, transpose, unsqueeze, squeeze, numel = map(
+    method_form, ("reshape", "transpose", "unsqueeze", "squeeze", "numel"))
 
 
 def matmul(a: Tensor, b: Tensor) -> Tensor:

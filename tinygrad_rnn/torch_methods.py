@@ -24,6 +24,16 @@ MaxResult = namedtuple("max", ["values", "indices"])
 MinResult = namedtuple("min", ["values", "indices"])
 
 
+def converter(dtype):
+    """The method ``x -> x.to(dtype=dtype)``, as ``torch.Tensor.float`` and the like."""
+
+    def convert(self):
+        return self.to(dtype=dtype)
+
+    convert.__doc__ = f"This tensor as {np.dtype(dtype).name} (itself when it is already)."
+    return convert
+
+
 class TorchMethods:
     """Shape, conversion and indexing methods under PyTorch's names and with its semantics."""
 
@@ -185,15 +195,6 @@ class TorchMethods:
         """This tensor in ``other``'s dtype."""
         return self.to(dtype=other.dtype)
 
-    def half(self):
-        return self.to(dtype=np.float16)
-
-    def double(self):
-        return self.to(dtype=np.float64)
-
-    def long(self):
-        return self.to(dtype=np.int64)
-
     # ---- indices of extremes (not differentiable) -------------------------------------
     def argmax(self, dim: int | None = None, keepdim: bool | None = None, *, axis=None,
                keepdims=None):
@@ -264,12 +265,7 @@ class TorchMethods:
         """Values limited to ``[min, max]`` (``clip``, with torch's argument names)."""
         return self.clip(min, max)
 
-    # last: inside the class body these names would hide the builtins
-    def float(self):
-        return self.to(dtype=np.float32)
+    # x.float(), x.long(), ...: the conversions of torch (the tensor itself when it has the dtype)
+    half, float, double = (converter(d) for d in (np.float16, np.float32, np.float64))
+    int, long, bool = (converter(d) for d in (np.int32, np.int64, np.bool_))
 
-    def int(self):
-        return self.to(dtype=np.int32)
-
-    def bool(self):
-        return self.to(dtype=np.bool_)

@@ -494,3 +494,98 @@ def test_writes_under_no_grad_into_a_parameter_bump_the_version():
         w -= 0.1
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         y.backward()
+
+
+# ---- what code from books calls besides -------------------------------------------------------
+MORE = [
+    Case("operator-methods", lambda m, x, y: (x.add(y), x.add(y, alpha=2), x.sub(y, alpha=0.5),
+                                              x.mul(y), x.div(y.abs() + 1), x.pow(2), x.neg(),
+                                              x.matmul(y.t())), [(2, 3), (2, 3)]),
+    Case("type", lambda m, x: (x.type(m.float32), x.type(m.long), x.type(m.float)), [(2, 3)]),
+    Case("more-function-forms", lambda m, x: (m.permute(x, (1, 0)), m.flatten(x),
+                                              m.narrow(x, 1, 0, 2), m.pow(x, 3),
+                                              m.repeat_interleave(x, 2, dim=0)), [(2, 3)]),
+]
+
+
+@pytest.mark.parametrize("case", MORE, ids=[c.name for c in MORE])
+def test_more_names_as_torch(case):
+    twins(case.fn, *data(*case.shapes))
+
+
+def batchify(m, data, bsz):
+    """pytorch/examples word_language_model/main.py, as written."""
+    nbatch = data.size(0) // bsz
+    data = data.narrow(0, 0, nbatch * bsz)
+    data = data.view(bsz, -1).t().contiguous()
+    return data.to(m.device("cpu"))
+
+
+def test_word_language_model_batchify_and_init_hidden_run_as_written():
+    ids = np.arange(23)
+    close(batchify(tg, tg.tensor(ids).type(tg.int64), 4),
+          batchify(torch, torch.tensor(ids).type(torch.int64), 4))
+    weight = tg.nn.Linear(2, 3).weight  # next(self.parameters())
+    hidden = weight.new_zeros(2, 5, 7), weight.new_zeros(2, 5, 7)
+    assert [(h.shape, h.dtype, h.requires_grad) for h in hidden] == [((2, 5, 7), np.float32,
+                                                                      False)] * 2
+    word = tg.randint(10, (1, 1), dtype=tg.long)
+    word.fill_(tg.multinomial(tg.tensor([0.0, 1.0, 0.0]), 1)[0])
+    assert word.tolist() == [[1]]
+
+
+def test_detach_cuts_a_state_after_backward_as_d2l_uses_it():
+    w = tg.ones(2, requires_grad=True)
+    h = (w * 3).tanh()
+    with pytest.raises(RuntimeError, match=r"detach_\(\).*backward\(\) first"):
+        h.detach_()  # its graph has not run backward: cutting it would change it
+    h.sum().backward()
+    assert h.detach_() is h and h.is_leaf and not h.requires_grad and h.parents == ()
+    y = (h * w).sum()  # a new graph stops at h, as torch's after detach_()
+    y.backward()
+    t = torch.ones(2, requires_grad=True)
+    th = (t * 3).tanh()
+    th.sum().backward()
+    th.detach_()
+    (th * t).sum().backward()
+    close(w.grad, t.grad)
+
+
+def test_creation_takes_torch_s_size_keyword():
+    assert tg.zeros(size=(2, 3)).shape == torch.zeros(size=(2, 3)).shape == (2, 3)
+    assert tg.randn(size=(4,)).dtype == np.float32
+    with pytest.raises(TypeError, match="twice"):
+        tg.ones(2, size=(2,))
+
+
+def test_randint_draws_in_range_and_repeats_with_the_seed():
+    tg.manual_seed(3)
+    a = tg.randint(2, 5, (1000,))
+    tg.manual_seed(3)
+    b = tg.randint(2, 5, size=(1000,))
+    assert a.dtype == np.int64 and a.tolist() == b.tolist()
+    assert set(a.tolist()) == {2, 3, 4}
+    with pytest.raises(ValueError, match="empty range"):
+        tg.randint(3, 3, (2,))
+
+
+def test_multinomial_draws_in_proportion_to_the_weights():
+    tg.manual_seed(0)
+    weights = np.array([1.0, 0.0, 3.0])
+    for replacement in (True, False):  # the first draw follows the weights either way
+        first = np.array([tg.multinomial(tg.tensor(weights), 1 if replacement else 3,
+                                         replacement=replacement).tolist()[0]
+                          for _ in range(3000)])
+        freq = np.bincount(first, minlength=3) / first.size
+        np.testing.assert_allclose(freq, weights / weights.sum(), atol=0.03)
+    rows = tg.multinomial(tg.tensor([[1.0, 1.0, 0.0], [0.0, 2.0, 5.0]]), 2).numpy()
+    assert rows.shape == (2, 2) and sorted(rows[0]) == [0, 1] and sorted(rows[1]) == [1, 2]
+    # without replacement, the zero weights come last, as torch
+    assert tg.multinomial(tg.tensor(weights), 3).tolist()[2] == 1
+    assert torch.multinomial(torch.tensor(weights), 3).tolist()[2] == 1
+    for bad in (lambda m: m.multinomial(m.tensor(weights), 4),
+                lambda m: m.multinomial(m.tensor([0.0, 0.0]), 1)):
+        with pytest.raises(ValueError, match="multinomial"):
+            bad(tg)
+        with pytest.raises(RuntimeError):  # torch refuses the same draws
+            bad(torch)

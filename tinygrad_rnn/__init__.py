@@ -25,9 +25,11 @@ from .creation import (
     eye,
     full,
     full_like,
+    multinomial,
     ones,
     ones_like,
     rand,
+    randint,
     randn,
     randn_like,
     tensor,
@@ -43,6 +45,7 @@ from .functions import (  # PyTorch's function forms of the tensor methods
     cat,
     clamp,
     exp,
+    flatten,
     from_numpy,
     is_tensor,
     log,
@@ -53,8 +56,12 @@ from .functions import (  # PyTorch's function forms of the tensor methods
     mean,
     min,
     mm,
+    narrow,
     numel,
+    permute,
+    pow,
     relu,
+    repeat_interleave,
     reshape,
     sigmoid,
     softmax,
@@ -72,8 +79,8 @@ from .serialization import CheckpointError, load, save
 
 float16, float32, float64 = _np.float16, _np.float32, _np.float64
 int32, int64 = _np.int32, _np.int64
-# torch's other names of the same dtypes (torch.float, torch.long, ...); ``bool`` stays Python's
-half, double, long = float16, float64, int64
+# torch's other names of the same dtypes (torch.float, torch.long, torch.bool, ...)
+half, float, double, int, long, bool = float16, float32, float64, int32, int64, _np.bool_
 
 __version__ = "0.1.0"
 
@@ -99,6 +106,7 @@ __all__ = [  # as torch's, it holds abs, max, min and sum
     "enable_grad",
     "exp",
     "eye",
+    "flatten",
     "float16",
     "float32",
     "float64",
@@ -127,6 +135,8 @@ __all__ = [  # as torch's, it holds abs, max, min and sum
     "min",
     "mm",
     "models",
+    "multinomial",
+    "narrow",
     "nn",
     "no_grad",
     "numel",
@@ -134,10 +144,14 @@ __all__ = [  # as torch's, it holds abs, max, min and sum
     "ones_like",
     "ops",
     "optim",
+    "permute",
+    "pow",
     "rand",
+    "randint",
     "randn",
     "randn_like",
     "relu",
+    "repeat_interleave",
     "reshape",
     "save",
     "scope",

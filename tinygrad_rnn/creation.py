@@ -85,6 +85,13 @@ def tensor(data, *, dtype=None, device: str = "cpu", requires_grad: bool = False
                 requires_grad, name)
 
 
+def sizes(shape: tuple, size, fn: str) -> tuple:
+    """The shape given as sizes (``zeros(2, 3)``), one tuple, or torch's ``size=`` keyword."""
+    if size is not None and shape:
+        raise TypeError(f"{fn}() got the shape twice: as sizes {shape} and as size={size}")
+    return shape_of(shape if size is None else (size,), fn)
+
+
 def full(shape, value, *, dtype=None, device="cpu", requires_grad=False) -> Tensor:
     """A tensor of ``shape`` filled with ``value`` (float32 for a float value)."""
     if dtype is None:
@@ -93,15 +100,15 @@ def full(shape, value, *, dtype=None, device="cpu", requires_grad=False) -> Tens
                 requires_grad, fn="full")
 
 
-def zeros(*shape, dtype=np.float32, device="cpu", requires_grad=False) -> Tensor:
+def zeros(*shape, size=None, dtype=np.float32, device="cpu", requires_grad=False) -> Tensor:
     """A tensor of zeros."""
-    return make(np.zeros(shape_of(shape, "zeros"), dtype=floating(dtype)), None, device, requires_grad,
+    return make(np.zeros(sizes(shape, size, "zeros"), dtype=floating(dtype)), None, device, requires_grad,
                 fn="zeros")
 
 
-def ones(*shape, dtype=np.float32, device="cpu", requires_grad=False) -> Tensor:
+def ones(*shape, size=None, dtype=np.float32, device="cpu", requires_grad=False) -> Tensor:
     """A tensor of ones."""
-    return make(np.ones(shape_of(shape, "ones"), dtype=floating(dtype)), None, device, requires_grad,
+    return make(np.ones(sizes(shape, size, "ones"), dtype=floating(dtype)), None, device, requires_grad,
                 fn="ones")
 
 
@@ -165,15 +172,15 @@ def eye(n: int, m: int | None = None, *, dtype=np.float32, device="cpu",
     return make(np.eye(n, m, dtype=floating(dtype)), None, device, requires_grad, fn="eye")
 
 
-def randn(*shape, dtype=np.float32, device="cpu", requires_grad=False) -> Tensor:
+def randn(*shape, size=None, dtype=np.float32, device="cpu", requires_grad=False) -> Tensor:
     """Standard normal draws from the seeded generator (the same on every device)."""
-    return make(generator().standard_normal(shape_of(shape, "randn")), floating(dtype), device,
+    return make(generator().standard_normal(sizes(shape, size, "randn")), floating(dtype), device,
                 requires_grad, fn="randn")
 
 
-def rand(*shape, dtype=np.float32, device="cpu", requires_grad=False) -> Tensor:
+def rand(*shape, size=None, dtype=np.float32, device="cpu", requires_grad=False) -> Tensor:
     """Uniform draws in [0, 1) from the seeded generator (the same on every device)."""
-    return make(generator().random(shape_of(shape, "rand")), floating(dtype), device, requires_grad,
+    return make(generator().random(sizes(shape, size, "rand")), floating(dtype), device, requires_grad,
                 fn="rand")
 
 
@@ -182,3 +189,44 @@ def uniform(shape, low: float, high: float, *, dtype=np.float32, device="cpu",
     """Uniform draws in [low, high) from the seeded generator."""
     return make(generator().uniform(low, high, shape_of((shape,), "uniform")), floating(dtype), device,
                 requires_grad, fn="uniform")
+
+
+def randint(low, high=None, size=None, *, dtype=np.int64, device="cpu") -> Tensor:
+    """Integers drawn uniformly from ``[low, high)`` (``[0, low)`` when ``high`` is left out),
+    as ``torch.randint``: ``randint(10, (2, 3))`` or ``randint(1, 10, (2, 3))``."""
+    if size is None:  # randint(high, size)
+        low, high, size = 0, low, high
+    if size is None or high is None:
+        raise TypeError("randint(): expected randint(high, size) or randint(low, high, size)")
+    if high <= low:
+        raise ValueError(f"randint(): empty range [{low}, {high})")
+    return make(generator().integers(low, high, shape_of((size,), "randint")), dtype, device,
+                False, fn="randint")
+
+
+def multinomial(weights: Tensor, num_samples: int, replacement: bool = False) -> Tensor:
+    """Indices (int64) drawn with probability proportional to ``weights`` (one row of
+    non-negative weights, or a batch of rows: ``num_samples`` draws per row), as
+    ``torch.multinomial``. Without ``replacement`` an index is drawn at most once, the largest
+    of ``weight / Exp(1)`` first (so once the positive weights are used up, the zero ones
+    follow, as in torch)."""
+    w = weights.numpy() if isinstance(weights, Tensor) else np.asarray(weights)
+    if w.ndim not in (1, 2) or (w < 0).any() or not np.isfinite(w).all():
+        raise ValueError(f"multinomial(): weights must be one or a batch of rows of finite, "
+                         f"non-negative numbers, got shape {w.shape}")
+    num_samples = check_size("multinomial", "num_samples", num_samples, least=1)
+    rows = w.reshape(-1, w.shape[-1]).astype(np.float64)
+    if (rows.sum(axis=1) <= 0).any():
+        raise ValueError(f"multinomial(): a row of weights of shape {w.shape} sums to 0")
+    if replacement:
+        drawn = np.stack([generator().choice(rows.shape[1], num_samples, p=row / row.sum())
+                          for row in rows])
+    elif num_samples > rows.shape[1]:
+        raise ValueError(f"multinomial(): cannot draw {num_samples} samples without "
+                         f"replacement from {rows.shape[1]} categories")
+    else:
+        keys = rows / generator().exponential(size=rows.shape)
+        drawn = np.argsort(-keys, axis=1, kind="stable")[:, :num_samples]
+    device = weights.device if isinstance(weights, Tensor) else "cpu"
+    return make(drawn.reshape(w.shape[:-1] + (num_samples,)), np.int64, device, False,
+                fn="multinomial")

@@ -28,10 +28,10 @@ from .autograd import no_grad, state
 
 def unwrap_index(key):
     """An index with tensors replaced by their arrays (integer-array and boolean indexing)."""
-    if hasattr(key, "version"):  # a tensor
+    if isinstance(key, InPlace):  # a tensor
         return key.data
     if isinstance(key, tuple):
-        return tuple(k.data if hasattr(k, "version") else k for k in key)
+        return tuple(k.data if isinstance(k, InPlace) else k for k in key)
     if isinstance(key, list):
         return np.asarray(key)
     return key
@@ -76,7 +76,7 @@ class InPlace:
         """``self.data[key] = value`` (a tensor, array or number) after :meth:`check_write`;
         bumps the version."""
         self.check_write(what, value)
-        if hasattr(value, "version"):
+        if isinstance(value, InPlace):
             if value.device != self.device:
                 raise backend.DeviceError(f"{what}: the value is on {value.device} but the "
                                           f"tensor is on {self.device}")
@@ -148,10 +148,27 @@ class InPlace:
     def copy_(self, src):
         """Copy ``src`` (broadcast to this shape, converted to this dtype, from any device) into
         this tensor, in place."""
-        if hasattr(src, "version"):
+        if isinstance(src, InPlace):
             self.check_write("copy_()", src)
             src = src.data
         return self.write("copy_()", backend.to_device(src, self.device))
+
+    def detach_(self):
+        """Make this tensor a leaf that does not require grad, in place (d2l detaches the
+        recurrent state so between batches).
+
+        Torch keeps the cut history for graphs recorded before; here the ops record the tensors
+        themselves, so the cut shows in every later backward pass. It is therefore refused while
+        the op that made this tensor still holds arrays for a backward pass that has not run:
+        call ``backward()`` first, or use ``x = x.detach()``.
+        """
+        if self.op is not None and self.op.saved:
+            raise RuntimeError(
+                f"detach_(): the graph that made this tensor (shape {self.shape}, by "
+                f"{type(self.op).__name__}) has not been backpropagated yet, and cutting it in "
+                "place would change it; call backward() first, or write x = x.detach()")
+        self.op, self.parents, self.requires_grad = None, (), False
+        return self
 
 
 def scaled(other, alpha):

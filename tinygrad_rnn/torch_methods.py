@@ -24,6 +24,11 @@ MaxResult = namedtuple("max", ["values", "indices"])
 MinResult = namedtuple("min", ["values", "indices"])
 
 
+def host(value) -> np.ndarray:
+    """A tensor's data, an array or a (nested) sequence as a host NumPy array."""
+    return backend.to_numpy(value.data if isinstance(value, TorchMethods) else value)
+
+
 def converter(dtype):
     """The method ``x -> x.to(dtype=dtype)``, as ``torch.Tensor.float`` and the like."""
 
@@ -124,7 +129,7 @@ class TorchMethods:
         if not -n <= start <= n:
             raise IndexError(f"narrow(): start {start} is out of range for axis {dim} of shape "
                              f"{self.shape}")
-        start %= max(n, 1)
+        start = start + n if start < 0 else start
         length = check_size("narrow", "length", length)
         if start + length > n:
             raise ValueError(f"narrow(): start {start} + length {length} exceeds the length {n} "
@@ -146,7 +151,7 @@ class TorchMethods:
         ``dim``; over the flattened tensor when ``dim`` is ``None`` (as torch)."""
         x = self.reshape(-1) if dim is None else self
         d = 0 if dim is None else x.check_axis(dim, "repeat_interleave")
-        counts = backend.to_numpy(getattr(repeats, "data", repeats))
+        counts = host(repeats)
         if counts.dtype.kind not in "iu" or counts.ndim > 1 or (counts < 0).any():
             raise ValueError(f"repeat_interleave(): repeats must be non-negative integers, "
                              f"got {repeats!r}")
@@ -161,7 +166,7 @@ class TorchMethods:
     def new_tensor(self, data, *, dtype=None, device=None, requires_grad: bool = False):
         """A new leaf holding a copy of ``data``, in this tensor's dtype and on its device
         unless ``dtype`` or ``device`` say otherwise."""
-        data = backend.to_numpy(getattr(data, "data", data))
+        data = host(data)
         return self.new_leaf(np.array(data, dtype=self.dtype if dtype is None else dtype), device, requires_grad,
                              "new_tensor")
 
@@ -194,6 +199,34 @@ class TorchMethods:
     def type_as(self, other):
         """This tensor in ``other``'s dtype."""
         return self.to(dtype=other.dtype)
+
+    def type(self, dtype=None):
+        """This tensor in ``dtype`` (``x.type(tg.float32)``); the dtype's name without one."""
+        return self.dtype.name if dtype is None else self.to(dtype=dtype)
+
+    # ---- operators as methods -------------------------------------------------------------
+    def add(self, other, alpha=1):
+        """``self + alpha * other``."""
+        return self + (other if alpha == 1 else other * alpha)
+
+    def sub(self, other, alpha=1):
+        """``self - alpha * other``."""
+        return self - (other if alpha == 1 else other * alpha)
+
+    def mul(self, other):
+        return self * other
+
+    def div(self, other):
+        return self / other
+
+    def pow(self, exponent):
+        return self ** exponent
+
+    def matmul(self, other):
+        return self @ other
+
+    def neg(self):
+        return -self
 
     # ---- indices of extremes (not differentiable) -------------------------------------
     def argmax(self, dim: int | None = None, keepdim: bool | None = None, *, axis=None,

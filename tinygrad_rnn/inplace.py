@@ -81,6 +81,8 @@ class InPlace:
                 raise backend.DeviceError(f"{what}: the value is on {value.device} but the "
                                           f"tensor is on {self.device}")
             value = value.data
+        elif isinstance(value, np.ndarray):
+            value = backend.to_device(value, self.device)
         try:
             self.data[index_on(self.xp, unwrap_index(key))] = value
         except ValueError as e:

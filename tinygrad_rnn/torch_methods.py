@@ -11,6 +11,7 @@ This module imports nothing above the array backend: a new tensor is ``type(self
 """
 from __future__ import annotations
 
+import math
 from collections import namedtuple
 
 import numpy as np
@@ -77,6 +78,8 @@ class TorchMethods:
 
     def permute(self, *dims):
         """The axes reordered: axis ``k`` of the result is axis ``dims[k]`` of this tensor."""
+        if not dims:
+            raise TypeError(f"permute(): give the new order of the axes of shape {self.shape}")
         dims = sizes_of(dims)
         axes = [self.check_axis(d, "permute") for d in dims]
         if sorted(axes) != list(range(self.ndim)):
@@ -108,8 +111,8 @@ class TorchMethods:
         else:
             dims = (dim,) if isinstance(dim, int) else tuple(dim)
             axes = {self.check_axis(d, "squeeze") for d in dims} if self.ndim else ()
-            if not self.ndim and any(d not in (0, -1) for d in dims):
-                raise IndexError(f"squeeze(): dim {dims} is out of range for a 0-d tensor")
+            for d in dims if not self.ndim else ():
+                self.check_axis_0d(d, "squeeze")
         gone = {a for a in axes if self.shape[a] == 1}
         return self.reshape([n for a, n in enumerate(self.shape) if a not in gone])
 
@@ -120,7 +123,7 @@ class TorchMethods:
         a, b = self.check_axis(start_dim, "flatten"), self.check_axis(end_dim, "flatten")
         if a > b:
             raise ValueError(f"flatten(): start_dim {start_dim} comes after end_dim {end_dim}")
-        return self.reshape(self.shape[:a] + (-1,) + self.shape[b + 1:])
+        return self.reshape(self.shape[:a] + (math.prod(self.shape[a:b + 1]),) + self.shape[b + 1:])
 
     def narrow(self, dim: int, start: int, length: int):
         """``length`` elements of axis ``dim`` from ``start`` (negative counts from the end)."""
@@ -139,6 +142,9 @@ class TorchMethods:
     def repeat(self, *sizes):
         """This tensor tiled ``sizes[k]`` times along axis ``k`` (``torch.Tensor.repeat``, which
         is NumPy's ``tile``; there may be more sizes than axes: new leading axes)."""
+        if not sizes:
+            raise TypeError(f"repeat(): give a number of copies for each axis of shape "
+                            f"{self.shape}")
         sizes = tuple(check_size("repeat", "each size", r) for r in sizes_of(sizes))
         if len(sizes) < self.ndim:
             raise ValueError(f"repeat(): {len(sizes)} sizes for a tensor of shape {self.shape}: "
@@ -242,10 +248,11 @@ class TorchMethods:
 
     def arg_extreme(self, fn: str, dim, keepdim, axis, keepdims):
         dim, keepdim = axis_and_keepdims(fn, axis, keepdims, dim, keepdim)
-        if self.numel() == 0:
-            raise ValueError(f"{fn}(): cannot find the extreme of an empty tensor of shape "
-                             f"{self.shape} (as torch)")
         xp, x = self.xp, self.data
+        if self.numel() == 0 and (dim is None or self.ndim == 0
+                                  or self.shape[self.check_axis(dim, fn)] == 0):
+            raise ValueError(f"{fn}(): cannot reduce an empty axis of shape {self.shape} (as "
+                             "torch)")
         if dim is None:
             i = getattr(xp, fn)(x).astype(np.int64)
             return type(self)(i.reshape((1,) * self.ndim) if keepdim else i)
@@ -277,8 +284,8 @@ class TorchMethods:
     def check_axis_0d(self, dim: int, fn: str) -> None:
         """A 0-d tensor takes ``dim`` 0 or -1, as torch."""
         if dim not in (0, -1):
-            raise IndexError(f"{fn}(): dim {dim} is out of range for a 0-d tensor (expected 0 "
-                             "or -1)")
+            raise IndexError(f"{fn}(): dim {dim} is out of range for a tensor of shape () "
+                             "(expected 0 or -1)")
 
     # ---- the functions of tinygrad_rnn.softmax, as methods -----------------------------
     def softmax(self, dim: int | None = None, *, axis: int | None = None):

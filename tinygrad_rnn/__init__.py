@@ -8,7 +8,7 @@ import numpy as _np
 # isort: off
 from .tensor import Tensor, grad  # first: tensor and ops import each other; ops need Tensor
 # isort: on
-from . import cuda, fused, graph, models, nn, ops, optim, trace, viz
+from . import cuda, fused, graph, models, nn, ops, optim, trace, utils, viz
 from .autograd import (
     AnomalyError,
     detect_anomaly,
@@ -76,6 +76,8 @@ from .gradcheck import GradcheckError, gradcheck
 from .nn import functional as F
 from .random import manual_seed
 from .serialization import CheckpointError, load, save
+from .threads import get_num_threads, set_num_threads
+from .threads import use_default as _use_default_threads
 
 float16, float32, float64 = _np.float16, _np.float32, _np.float64
 int32, int64 = _np.int32, _np.int64
@@ -83,6 +85,8 @@ int32, int64 = _np.int32, _np.int64
 half, float, double, int, long, bool = float16, float32, float64, int32, int64, _np.bool_
 
 __version__ = "0.1.0"
+
+_use_default_threads()  # one BLAS thread unless the environment chose (tinygrad_rnn.threads)
 
 __all__ = [  # as torch's, it holds abs, max, min and sum
     "AnomalyError",
@@ -114,6 +118,7 @@ __all__ = [  # as torch's, it holds abs, max, min and sum
     "full",
     "full_like",
     "fused",
+    "get_num_threads",
     "grad",
     "gradcheck",
     "graph",
@@ -156,6 +161,7 @@ __all__ = [  # as torch's, it holds abs, max, min and sum
     "save",
     "scope",
     "set_grad_enabled",
+    "set_num_threads",
     "sigmoid",
     "softmax",
     "sqrt",
@@ -168,6 +174,7 @@ __all__ = [  # as torch's, it holds abs, max, min and sum
     "transpose",
     "uniform",
     "unsqueeze",
+    "utils",
     "viz",
     "where",
     "zeros",

@@ -2,6 +2,7 @@
 the module as a parameter (``m`` is ``tinygrad_rnn`` or ``torch``) must give the same values,
 dtypes and input gradients. Then the argument spelling rule, ``tg.device``, NumPy and DLPack
 interop, and in-place writes (allowed forms against torch's numbers, refused forms raise)."""
+import math
 import pickle
 from collections import namedtuple
 
@@ -589,3 +590,75 @@ def test_multinomial_draws_in_proportion_to_the_weights():
             bad(tg)
         with pytest.raises(RuntimeError):  # torch refuses the same draws
             bad(torch)
+
+
+# ---- d2l's RNN from scratch (Dive into Deep Learning, 9.5), as written ----------------------
+def d2l_rnn_from_scratch(m, weights, batches, lr=1.0):
+    """d2l's get_params / init_rnn_state / rnn / grad_clipping / sgd / train_epoch_ch8, with
+    ``torch`` swapped for ``m``; returns the parameters after training."""
+    nn, F = m.nn, m.nn.functional
+
+    def get_params(vocab_size, num_hiddens, device):
+        params = [m.tensor(w, dtype=m.float32, device=device) for w in weights]
+        for param in params:
+            param.requires_grad_(True)
+        return params
+
+    def init_rnn_state(batch_size, num_hiddens, device):
+        return (m.zeros((batch_size, num_hiddens), device=device), )
+
+    def rnn(inputs, state, params):
+        W_xh, W_hh, b_h, W_hq, b_q = params
+        H, = state
+        outputs = []
+        for X in inputs:
+            H = m.tanh(m.mm(X, W_xh) + m.mm(H, W_hh) + b_h)
+            Y = m.mm(H, W_hq) + b_q
+            outputs.append(Y)
+        return m.cat(outputs, dim=0), (H,)
+
+    def grad_clipping(params, theta):
+        norm = m.sqrt(sum(m.sum(p.grad ** 2) for p in params))
+        if norm > theta:
+            for param in params:
+                param.grad[:] *= theta / norm
+
+    def sgd(params, lr, batch_size):
+        with m.no_grad():
+            for param in params:
+                param -= lr * param.grad / batch_size
+                param.grad.zero_()
+
+    vocab_size, num_hiddens, device = weights[0].shape[0], weights[1].shape[0], m.device("cpu")
+    params = get_params(vocab_size, num_hiddens, device)
+    loss, state = nn.CrossEntropyLoss(), None
+    for X, Y in batches:
+        X, Y = m.tensor(X), m.tensor(Y)
+        if state is None:
+            state = init_rnn_state(X.shape[0], num_hiddens, device)
+        else:
+            for s in state:
+                s.detach_()
+        y = Y.T.reshape(-1)
+        X, y = X.to(device), y.to(device)
+        y_hat, state = rnn(F.one_hot(X.T, vocab_size).type(m.float32), state, params)
+        lo = loss(y_hat, y.long()).mean()
+        lo.backward()
+        grad_clipping(params, 1)
+        sgd(params, lr, batch_size=1)
+        assert math.isfinite(float(lo * y.numel()))
+        assert int(y_hat.argmax(dim=1).reshape(-1)[0]) in range(vocab_size)
+    return params
+
+
+@pytest.mark.filterwarnings("ignore:Converting a tensor with requires_grad")  # torch, at float()
+def test_d2l_rnn_from_scratch_trains_as_its_torch_original():
+    vocab, hidden, rng = 7, 5, np.random.default_rng(3)
+    weights = [rng.standard_normal(s) * 0.3 for s in ((vocab, hidden), (hidden, hidden),
+                                                      (hidden,), (hidden, vocab), (vocab,))]
+    text = rng.integers(0, vocab, 2 * 3 * 6 + 1)
+    batches = [(text[k:k + 12].reshape(2, 6), text[k + 1:k + 13].reshape(2, 6))
+               for k in (0, 12, 24)]  # consecutive windows: the state is carried and detached
+    for ours, theirs in zip(d2l_rnn_from_scratch(tg, weights, batches),
+                            d2l_rnn_from_scratch(torch, weights, batches)):
+        np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=1e-4, atol=1e-5)

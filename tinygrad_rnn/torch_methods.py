@@ -247,10 +247,10 @@ class TorchMethods:
         return self.arg_extreme("argmin", dim, keepdim, axis, keepdims)
 
     def arg_extreme(self, fn: str, dim, keepdim, axis, keepdims):
+        """``argmax`` or ``argmin`` (``fn``), called with either spelling."""
         dim, keepdim = axis_and_keepdims(fn, axis, keepdims, dim, keepdim)
         xp, x = self.xp, self.data
-        if self.numel() == 0 and (dim is None or self.ndim == 0
-                                  or self.shape[self.check_axis(dim, fn)] == 0):
+        if self.numel() == 0 and (dim is None or self.shape[self.check_axis(dim, fn)] == 0):
             raise ValueError(f"{fn}(): cannot reduce an empty axis of shape {self.shape} (as "
                              "torch)")
         if dim is None:

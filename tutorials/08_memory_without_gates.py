@@ -259,7 +259,7 @@ STEPS = 1500
 
 
 def train(model):
-    params = model.parameters()
+    params = list(model.parameters())  # used twice: by Adam and by the clipping
     optimizer = tg.optim.Adam(params, lr=0.01)
     losses = []
     for step in range(STEPS):

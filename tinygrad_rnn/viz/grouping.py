@@ -17,6 +17,7 @@ from ..trace import Graph, is_parameter
 
 LEVELS = ("op", "cell", "step")
 PARAMS = ("@parameters",)  # the cluster path of the shared parameters
+INPUTS = ("@inputs",)  # the cluster path of the inputs named by ``draw(inputs=...)``
 
 
 @dataclass
@@ -74,8 +75,13 @@ def group_key(graph: Graph, i: int, level: str, modules: set) -> tuple[str, ...]
     return None
 
 
-def make_boxes(graph: Graph, level: str) -> tuple[list[Box], list[int]]:
-    """Boxes at ``level`` and, for each graph node, the index of its box (deterministic order)."""
+def make_boxes(graph: Graph, level: str, inputs: frozenset[int] = frozenset()
+               ) -> tuple[list[Box], list[int]]:
+    """Boxes at ``level`` and, for each graph node, the index of its box (deterministic order).
+
+    The leaves at the positions ``inputs`` are drawn in the ``INPUTS`` cluster, never among the
+    parameters (a leaf that requires grad is a parameter otherwise).
+    """
     if level not in LEVELS:
         raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
     modules = {unlayered(graph.places[i].outer) for i in range(len(graph))
@@ -90,7 +96,9 @@ def make_boxes(graph: Graph, level: str) -> tuple[list[Box], list[int]]:
         if key is not None and key in groups:
             b = groups[key]
         else:
-            if is_parameter(t):
+            if i in inputs and t.op is None:
+                box = Box(INPUTS, (), None, "leaf", rep=i)
+            elif is_parameter(t):
                 box = Box(PARAMS, (), None, "param", rep=i)
             elif key is None:
                 box = Box(tuple(t.scope), place.outer, place.step,

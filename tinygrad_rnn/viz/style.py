@@ -11,6 +11,7 @@ import numpy as np
 
 from ..scopes import Place, parse_layer, parse_step, unlayered
 from ..tensor import Tensor
+from ..trace import with_step
 
 FONT = "Helvetica"
 # nslimit bounds dot's search for x positions (nslimit x nodes iterations): a CTC loss over 20
@@ -35,8 +36,10 @@ CUT_EDGE = {"style": "dashed", "color": "#d62728", "fontcolor": "#d62728", "labe
 CUT_NODE = {"style": "filled,dashed", "color": "#d62728"}
 RELAY = {"shape": "point", "width": "0.04", "height": "0.04", "label": "", "color": "#555555",
          "fillcolor": "#555555", "style": "filled"}
-BUS = {"start": {"arrowhead": "none"}, "chain": {"arrowhead": "none"},
-       "gather": {"arrowhead": "none"}, "collect": {"arrowhead": "none"}}
+BUS = {"start": {"arrowhead": "none"}, "chain": {"arrowhead": "none"}, "branch": {"minlen": "0"},
+       "gather": {"arrowhead": "none", "minlen": "0"}, "collect": {"arrowhead": "none"}}
+#: An ordering edge (:mod:`tinygrad_rnn.viz.layout`): step t - 1 left of step t, not drawn.
+ORDERING = {"style": "invis", "weight": "2"}
 HIGHLIGHT = {"color": "#d62728", "penwidth": "3", "fontcolor": "#d62728", "fillcolor": "#ffd6d6"}
 CLUSTER_STEP = {"style": "rounded,filled", "fillcolor": "#f5f8ff", "color": "#9db3d9"}
 CLUSTER_REVERSE_STEP = {"style": "rounded,filled", "fillcolor": "#fff6ee", "color": "#e0b08a"}
@@ -44,6 +47,8 @@ CLUSTER_LAYER = {"style": "dashed", "color": "#888888"}
 CLUSTER_OTHER = {"style": "rounded", "color": "#bbbbbb"}
 CLUSTER_PARAMS = {"style": "rounded,filled", "fillcolor": "#fffaf0", "color": "#d9b84a",
                   "label": "parameters (shared by every step)"}
+CLUSTER_INPUTS = {"style": "rounded,filled", "fillcolor": "#f4f4f4", "color": "#999999",
+                  "label": "inputs"}
 NO_GRAD = "#ffffff"
 ZERO_GRAD = "#d9d9d9"
 
@@ -51,7 +56,7 @@ VIRIDIS = ("#440154", "#482878", "#3e4989", "#31688e", "#26828e", "#1f9e89", "#3
            "#6ece58", "#b5de2b", "#fde725")
 
 SYMBOLS = {"Add": "+", "Sub": "−", "Mul": "×", "Div": "÷", "Pow": "**", "MatMul": "@",
-           "Neg": "−x", "Maximum": "max", "ToDevice": "to device", "LSTMOutput": "stack of h"}
+           "Neg": "−x", "Maximum": "max", "ToDevice": "to device", "LSTMOutput": "stack of h", "Sigmoid": "σ"}
 SCALAR = {"AddScalar": "+ {c}", "RSubScalar": "{c} −", "MulScalar": "× {c}",
           "DivScalar": "÷ {c}", "RDivScalar": "{c} ÷", "PowScalar": "** {c}",
           "RPowScalar": "{c} **"}
@@ -115,13 +120,20 @@ def shape_text(t: Tensor) -> str:
     return f"{tuple(t.shape)}{dtype}"
 
 
-def leaf_text(t: Tensor, name: str | None, detached: bool) -> str:
+def leaf_text(t: Tensor, name: str | None, detached: bool, step: int | None = None) -> str:
     """The first line of a leaf's label: its name, else what it is."""
+    name = name or (None if t.name is None else with_step(t.name, step))
     if detached:
-        return f"✂ {name or t.name or 'state'} (detached)"
-    if name or t.name:
-        return name or t.name
+        return f"✂ {name or 'state'} (detached)"
+    if name:
+        return name
     return "parameter" if t.requires_grad else "tensor"
+
+
+def named_op_text(t: Tensor, step: int | None) -> str:
+    """The first line of an op's label: ``h₃ = ×`` for a tensor a cell named, else the op."""
+    op = op_text(t)
+    return op if t.name is None else f"{with_step(t.name, step)} = {op}"
 
 
 def scope_text(entry: str) -> str:

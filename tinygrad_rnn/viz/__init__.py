@@ -3,6 +3,8 @@
 - :func:`draw` / :func:`to_dot`: the graph that produced a tensor, one cluster per time step,
   nested by module, layer and direction; at ``level="op"``, ``"cell"`` or ``"step"``; shared
   parameters drawn once; truncated-BPTT cuts dashed red; optionally coloured by gradient norm.
+- :func:`diagram`: one cell as a concept diagram (colah's): gates as boxes, pointwise
+  operations as circles, the cell state along the top, read from the same recorded graph.
 - :func:`write`: render to ``.svg`` / ``.png`` / ``.pdf`` (Graphviz's ``dot``) or ``.dot`` text.
 - Limits (:mod:`tinygrad_rnn.viz.limits`): above ``max_nodes`` nodes the middle steps are elided;
   a graph still too big is refused (:class:`DrawingTooLarge`) and ``dot`` is stopped after
@@ -10,6 +12,7 @@
 - :class:`record_grads`: keep the norm of every gradient of a backward pass for the colours.
 - :func:`gradient_flow` and its plots: ``‖∂L/∂h_t‖`` for every layer and step.
 """
+from .diagram import diagram
 from .dot import to_dot
 from .flow import (
     compare_gradient_flow,
@@ -28,6 +31,7 @@ __all__ = [
     "DrawingTooLarge",
     "RenderTimeout",
     "compare_gradient_flow",
+    "diagram",
     "draw",
     "gradient_flow",
     "plot_gradient_flow",

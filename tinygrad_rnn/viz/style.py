@@ -49,6 +49,19 @@ CLUSTER_PARAMS = {"style": "rounded,filled", "fillcolor": "#fffaf0", "color": "#
                   "label": "parameters (shared by every step)"}
 CLUSTER_INPUTS = {"style": "rounded,filled", "fillcolor": "#f4f4f4", "color": "#999999",
                   "label": "inputs"}
+# the concept diagram (tinygrad_rnn.viz.diagram): colah's colours
+DIAGRAM = {"rankdir": "TB", "fontname": FONT, "fontsize": "11", "nodesep": "0.25",
+           "ranksep": "0.35", "newrank": "true"}
+DIAGRAM_EDGE = {"arrowsize": "0.7", "color": "#333333", "penwidth": "1.3"}
+DIAGRAM_LINE_TABLE = 'BORDER="0" CELLBORDER="0" CELLSPACING="2" CELLPADDING="3"'
+DIAGRAM_LINE_CELL = 'BGCOLOR="#f4b6c2" STYLE="rounded" BORDER="1" COLOR="#b03060"'
+DIAGRAM_ARROW = "━━━▶"
+DIAGRAM_GATE = {"shape": "box", "style": "filled", "fillcolor": "#ffd966", "color": "#b8860b",
+                "fontsize": "12", "margin": "0.12,0.06"}
+DIAGRAM_POINTWISE = {"shape": "circle", "style": "filled", "fillcolor": "#f4b6c2",
+                     "color": "#b03060", "fontsize": "12", "width": "0.4", "fixedsize": "false",
+                     "margin": "0.02"}
+DIAGRAM_TERMINAL = {"shape": "plaintext", "style": "", "fontsize": "14"}
 NO_GRAD = "#ffffff"
 ZERO_GRAD = "#d9d9d9"
 

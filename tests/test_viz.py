@@ -118,7 +118,7 @@ def test_cell_and_step_levels(level, per_step):
     assert sum(v.startswith("weight_hh_l1_reverse") for v in names.values()) == 1
     if level == "step":
         assert "4 cells" in names[steps["cluster_lstm/t2"][0]]
-        assert "lstm: outside the steps" in dot
+        assert "lstm: before the steps" in dot and "lstm: after the steps" in dot
 
 
 def test_deterministic_and_draw_source_matches():

@@ -53,7 +53,7 @@ print("o was made by", type(o.op).__name__, "from", [type(p.op).__name__ for p i
 # :func:`tinygrad_rnn.viz.draw` walks back from ``o`` through ``.parents`` and draws every
 # operation as a box and every leaf (our named inputs, in yellow) once. Reading it from left to
 # right is the forward pass; backpropagation walks it from right to left.
-graph = tg.viz.draw(o)
+graph = tg.viz.draw(o, inputs=[x1, x2], values=True)
 
 # %%
 # The order in which ``backward()`` visits the nodes is the reverse of a *topological order*:
@@ -103,7 +103,7 @@ for name, t in leaves.items():
 # %%
 # The drawing can carry the gradients too: ``grads=True`` writes
 # :math:`\lVert\partial o/\partial\,\cdot\rVert` on each node and colours it by size.
-graph_with_grads = tg.viz.draw(o, grads=True)
+graph_with_grads = tg.viz.draw(o, inputs=[x1, x2], values=True, grads=True)
 
 # %%
 # By finite differences

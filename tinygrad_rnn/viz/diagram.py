@@ -226,8 +226,8 @@ def diagram(root: Tensor | Sequence[Tensor], *, step: int | None = None) -> Draw
         >>> cell = tg.nn.LSTMCell(2, 3, coupled=True)
         >>> hs, _ = tg.graph.unroll(cell, tg.randn(2, 1, 2))
         >>> source = tg.viz.diagram(hs[-1]).source
-        >>> source.count('shape="box"'), "1 −" in source  # gates f, g, o; i = 1 − f
-        (3, True)
+        >>> r"σ\\nfₜ" in source, r"σ\\niₜ" in source, "1 −" in source  # i = 1 − f
+        (True, False, True)
     """
     graph = trace(root)
     members = pick_step(graph, step)

@@ -63,15 +63,17 @@ def box_attrs(box: Box, cut: bool, norms, scale, marked: set[int], roots: set[in
     """The DOT attributes of one box: its kind's style, gradient colour, highlight."""
     kind_style = {"param": style.PARAM, "leaf": style.LEAF, "cell": style.CELL,
                   "step": style.STEP_CELL, "elided": style.ELIDED, "relay": style.RELAY,
-                  "sequence": style.SEQUENCE}
+                  "sequence": style.SEQUENCE, "after": style.SEQUENCE}
     if box.kind == "relay":
         return dict(style.RELAY)
     attrs = {"label": box.label, **kind_style.get(box.kind, {"fillcolor": style.OP_FILL})}
     if cut and box.kind == "leaf":
         attrs.update(style.CUT_NODE)
-    if scale is not None and box.kind not in ("elided", "sequence"):
+    if scale is not None and box.kind not in ("elided", "sequence", "after"):
         norm = None if box.rep is None else norms[box.rep]
-        attrs.update(label=box.label + style.grad_text(norm), fillcolor=scale.colour(norm),
+        signed = "\ngrad " in box.label  # draw(values=True) wrote the gradient itself
+        attrs.update(label=box.label + ("" if signed else style.grad_text(norm)),
+                     fillcolor=scale.colour(norm),
                      fontcolor=scale.font(norm))
         if "filled" not in attrs.get("style", "filled"):
             attrs["style"] += ",filled"

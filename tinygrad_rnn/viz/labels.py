@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from ..nn.tbptt import CUTS
 from ..scopes import parse_scope
 from ..tensor import Tensor
-from ..trace import Graph
+from ..trace import Graph, with_step
 from . import style
 from .grads import scalar_grads
 from .grouping import Box
@@ -125,12 +125,18 @@ def group_label(graph: Graph, box: Box) -> str:
     ops = sum(1 for x in tensors if x.op is not None)
     place = graph.places[box.members[0]]
     title = style.group_title(place, tensors)
+    out = ""
+    if box.rep is not None:
+        t = graph.nodes[box.rep]
+        name = "" if t.name is None else with_step(t.name, box.step) + " "
+        out = f" → {name}{style.shape_text(t)}"
     if box.kind == "cell":
         arrow = " ←" if place.reverse else ""
-        out = "" if box.rep is None else " → " + style.shape_text(graph.nodes[box.rep])
         return f"{title}{arrow}\n{ops} ops{out}"
-    if box.kind == "sequence":
+    if box.kind in ("sequence", "after"):
         name = box.cluster[-1] if box.cluster else "layers"
-        return f"{name}: outside the steps\n{ops} ops (input projections, W.T, stacks)"
+        if box.kind == "sequence":
+            return f"{name}: before the steps\n{ops} ops (input projections, W.T)"
+        return f"{name}: after the steps\n{ops} ops (stacks of the outputs)"
     cells = len({graph.step_key(i) for i in box.members})
-    return f"{title}\n{cells} cell{'s' * (cells != 1)}, {ops} ops"
+    return f"{title}\n{cells} cell{'s' * (cells != 1)}, {ops} ops{out}"

@@ -27,9 +27,10 @@ from itertools import pairwise
 from ..scopes import parse_scope, parse_step
 from .grouping import PARAMS, Arrow, Box
 
-#: Edges that do not rank the layout at ``level="step"`` (see :mod:`tinygrad_rnn.viz.limits`):
-#: the end of each bus that gathers the steps' outputs (a step node holds every layer, so
-#: layer 1 reads layer 0's gathered outputs in the same nodes: ranked, it would make cycles).
+#: Edges that do not rank the layout at ``level="step"`` when what they gather feeds steps
+#: again (see :mod:`tinygrad_rnn.viz.limits`): the end of a bus that gathers the steps'
+#: outputs (a step node holds every layer, so layer 1 reads layer 0's gathered outputs in the
+#: same nodes: ranked, it would make cycles).
 FAN_IN = ("end",)
 
 
@@ -89,7 +90,7 @@ class EdgeLayout:
 def edge_layouts(boxes: list[Box], arrows: list[Arrow], level: str) -> list[EdgeLayout]:
     """The layout of every arrow (see the module docstring)."""
     lanes = [lane(box) for box in boxes]
-    feeders = feeds_steps(boxes, arrows) if level != "step" else set()
+    feeders = feeds_steps(boxes, arrows)
     out = []
     for a in arrows:
         src, dst = boxes[a.src], boxes[a.dst]
@@ -98,8 +99,8 @@ def edge_layouts(boxes: list[Box], arrows: list[Arrow], level: str) -> list[Edge
         if src.cluster[-1:] == PARAMS:
             how.constraint = False
         elif level == "step":
-            if a.part in FAN_IN or (src.step is not None and dst.step is not None
-                                    and dst.step < src.step):
+            if a.part in FAN_IN and a.dst in feeders or (
+                    src.step is not None and dst.step is not None and dst.step < src.step):
                 how.constraint = False
         elif ls is not None and ld is None and a.dst in feeders:
             how.constraint = False  # gathered for the next layer: stack the layers

@@ -224,6 +224,8 @@ def body(root, *, level: str = "op", grads=False, max_steps: int | None = None,
     red = {boxes[b].cluster[:k] for b in range(len(boxes))
            if any(i in marked for i in boxes[b].members) for k in range(1, len(boxes[b].cluster) + 1)}
     graph_attrs = {**style.GRAPH, "rankdir": rankdir}
+    if len(boxes) > style.BIG:
+        graph_attrs["nslimit"] = style.BIG_NSLIMIT
     lines = [f"\tgraph [{attributes(graph_attrs)}]\n", f"\tnode [{attributes(style.NODE)}]\n",
              f"\tedge [{attributes(style.EDGE)}]\n"]
     lines += emit(boxes, node_attrs, red, given, has_steps)

@@ -17,6 +17,9 @@ FONT = "Helvetica"
 # nslimit bounds dot's search for x positions (nslimit x nodes iterations): a CTC loss over 20
 # frames took 29-51 s without it, 0.3 s with it; the RNN drawings come out the same (their
 # search ends sooner). See tinygrad_rnn.viz.limits.
+#: Above BIG nodes, a tighter bound: steps in one row make long bus lines (an op-level RNNCell
+#: over 300 steps: 14 s with nslimit 2, 3 s with 0.5); smaller drawings keep the better search.
+BIG, BIG_NSLIMIT = 1000, "0.5"
 GRAPH = {"rankdir": "LR", "fontname": FONT, "fontsize": "11", "newrank": "true",
          "nodesep": "0.15", "ranksep": "0.3", "nslimit": "2"}
 NODE = {"fontname": FONT, "fontsize": "10", "shape": "box", "style": "rounded,filled",

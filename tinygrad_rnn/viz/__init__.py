@@ -12,7 +12,7 @@
 - :class:`record_grads`: keep the norm of every gradient of a backward pass for the colours.
 - :func:`gradient_flow` and its plots: ``‖∂L/∂h_t‖`` for every layer and step.
 """
-from .diagram import diagram
+from .concept import diagram
 from .dot import to_dot
 from .flow import (
     compare_gradient_flow,

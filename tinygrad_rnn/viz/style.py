@@ -52,7 +52,7 @@ CLUSTER_PARAMS = {"style": "rounded,filled", "fillcolor": "#fffaf0", "color": "#
                   "label": "parameters (shared by every step)"}
 CLUSTER_INPUTS = {"style": "rounded,filled", "fillcolor": "#f4f4f4", "color": "#999999",
                   "label": "inputs"}
-# the concept diagram (tinygrad_rnn.viz.diagram): colah's colours
+# the concept diagram (tinygrad_rnn.viz.concept): colah's colours
 DIAGRAM = {"rankdir": "TB", "fontname": FONT, "fontsize": "11", "nodesep": "0.25",
            "ranksep": "0.35", "newrank": "true"}
 DIAGRAM_EDGE = {"arrowsize": "0.7", "color": "#333333", "penwidth": "1.3"}

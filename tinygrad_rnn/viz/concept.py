@@ -1,6 +1,6 @@
 """The concept view: one cell drawn as colah's LSTM diagrams and the lectures draw it.
 
-:func:`diagram` reads one time step of a recorded graph and keeps what the equations name:
+:func:`tinygrad_rnn.viz.diagram` reads one time step of a recorded graph and keeps what the equations name:
 
 - the **gates** (a tensor the cell named, made by σ, tanh or relu: ``f_t``, ``r_t``, an RNN's
   ``h_t``) as boxes, each standing for its whole pre-activation (the matrix products with the
@@ -208,7 +208,7 @@ def diagram(root: Tensor | Sequence[Tensor], *, step: int | None = None) -> Draw
 
     Gates are boxes (σ, tanh), pointwise operations circles (×, +, ``1 −``, tanh), the state
     that flows through by pointwise operations alone (an LSTM's ``c``) a line along the top;
-    see :mod:`tinygrad_rnn.viz.diagram`. It is read from the recorded graph, so it shows what
+    see :mod:`tinygrad_rnn.viz.concept`. It is read from the recorded graph, so it shows what
     the cell computed (peepholes, coupled gates, either GRU form). The op-by-op graph of the
     same step is :func:`~tinygrad_rnn.viz.draw`'s.
 

@@ -62,7 +62,8 @@ def flipped(a: Lane | None, b: Lane | None) -> bool:
 
 
 def feeds_steps(boxes: list[Box], arrows: list[Arrow]) -> set[int]:
-    """The boxes outside the steps from which a box of some step can be reached."""
+    """The boxes outside the steps (not the elided middle steps) from which a box of some step
+    can be reached."""
     into: dict[int, list[int]] = {}
     for a in arrows:
         into.setdefault(a.dst, []).append(a.src)
@@ -74,7 +75,7 @@ def feeds_steps(boxes: list[Box], arrows: list[Arrow]) -> set[int]:
             if src not in seen:
                 seen.add(src)
                 todo.append(src)
-                if lane(boxes[src]) is None:
+                if lane(boxes[src]) is None and boxes[src].kind != "elided":
                     found.add(src)
     return found
 
@@ -132,9 +133,19 @@ def ordering_edges(boxes: list[Box], arrows: list[Arrow],
         if lanes[src] is not None and lanes[src] == lanes[dst]:
             has_out.add(src)
             has_in.add(dst)
+    hoisted: dict[tuple, set[int]] = {}  # lane -> its boxes outside the steps feeding them
+    for a in arrows:
+        ld = lanes[a.dst]
+        if ld is not None and lanes[a.src] is None and boxes[a.src].outer == ld.outer \
+                and boxes[a.src].kind not in ("relay", "elided"):
+            hoisted.setdefault(ld.outer, set()).add(a.src)
     edges = []
-    for steps in members.values():
-        for prev, nxt in pairwise(sorted(steps)):
+    for outer, steps in members.items():
+        order = sorted(steps)
+        first = [b for b in steps[order[0]] if b not in has_in]
+        edges += [(s, d) for s in sorted(hoisted.get(outer, ())) for d in first
+                  if (s, d) not in drawn]  # a backward row starts after its input projection
+        for prev, nxt in pairwise(order):
             last = [b for b in steps[prev] if b not in has_out]
             first = [b for b in steps[nxt] if b not in has_in]
             edges += [(s, d) for s in last for d in first if (s, d) not in drawn]

@@ -147,8 +147,9 @@ for name, model in (("feed-forward", feedforward), ("RNN", recurrent)):
 # before the loop. The graph that backpropagation walks *is* this unrolled graph, which is the
 # subject of the next lesson.
 one = encode(lecture[:1])
-h, _ = recurrent.rnn(recurrent.embed(tg.tensor(one.x)))
-unrolled = tg.viz.draw(h, level="step", module=recurrent, rankdir="TB")
+e = recurrent.embed(tg.tensor(one.x))
+h, _ = recurrent.rnn(e)
+unrolled = tg.viz.draw(h, level="step", module=recurrent, inputs={e: lecture[0][0]})
 
 # %%
 # The number to check

@@ -25,6 +25,8 @@ from ..weak import WeakTensorDict
 
 #: The latest recorded norm of every tensor still alive, from any ``record_grads`` block.
 RECORDED: WeakTensorDict = WeakTensorDict()
+#: The latest recorded gradient of every one-element tensor still alive, with its sign.
+SCALARS: WeakTensorDict = WeakTensorDict()
 
 HOW = ("record them during backward: `with tg.viz.record_grads(): loss.backward()`, then "
        "draw(loss, grads=True)")
@@ -52,6 +54,8 @@ class record_grads:
         value = norm(g)
         self.norms[t] = value
         RECORDED[t] = value
+        if g.size == 1:
+            SCALARS[t] = float(g.ravel()[0])
 
     def __enter__(self) -> Self:
         state.grad_hooks = state.grad_hooks + (self.hook,)
@@ -91,6 +95,21 @@ def graph_norms(graph: Graph, source=None) -> list[float | None]:
     if any(n is not None for n in norms):
         return norms
     return on_the_spot(graph)
+
+
+def scalar_grads(graph: Graph) -> dict[int, float]:
+    """Position -> the gradient of each one-element node, with its sign (``draw(values=True)``):
+    the one recorded by :class:`record_grads`, else a leaf's ``.grad``."""
+    found = {}
+    for i, t in enumerate(graph.nodes):
+        if t.size != 1:
+            continue
+        g = SCALARS.get(t)
+        if g is None and t.grad is not None:
+            g = float(t.grad.data.ravel()[0])
+        if g is not None:
+            found[i] = g
+    return found
 
 
 def on_the_spot(graph: Graph) -> list[float | None]:

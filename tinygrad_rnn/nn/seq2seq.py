@@ -1,0 +1,340 @@
+r"""Sequence to sequence: an RNN encoder, an RNN decoder (with or without attention), ``Seq2Seq``.
+
+The encoder reads the source (embedding, then the package's ``GRU``, ``LSTM`` or ``RNN``
+layer, each time step under its own scope). The decoder runs one step at a time, each under
+the scope ``("decoder", "t<k>")``: it embeds the previous target token, joins a context to it
+and steps a stack of cells; a final ``Linear`` gives the logits over the vocabulary. The
+context is fixed (the encoder's last output, :class:`Seq2SeqDecoder`, Sutskever et al. 2014;
+Cho et al. 2014) or read at every step by Bahdanau attention over all the encoder's outputs
+(:class:`AttentionDecoder`, Bahdanau et al. 2015). :class:`Seq2Seq` joins the two: teacher
+forcing for training, greedy and beam-search decoding (:mod:`tinygrad_rnn.nn.beam`) to an end
+symbol. The shapes follow d2l ("Dive into Deep Learning", chapters 10.7 and 11.4); the token
+arrays are batch first, (N, S) and (N, T), as there.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ..autograd import no_grad, scope
+from ..combine import concat, stack
+from ..scopes import step_name
+from ..tensor import Tensor
+from . import functional as F
+from .attention_layers import AdditiveAttention
+from .beam import Decoded, beam_search, greedy_search
+from .cells import GRUCell, LSTMCell, RNNCell
+from .gated import GRU, LSTM
+from .layers import Embedding, Linear
+from .module import Module
+from .recurrent import RNN
+
+LAYERS = {"rnn": RNN, "gru": GRU, "lstm": LSTM}
+CELLS = {"rnn": RNNCell, "gru": GRUCell, "lstm": LSTMCell}
+
+
+def check_cell(name: str, cell: str) -> str:
+    if cell not in CELLS:
+        raise ValueError(f"{name}: cell must be one of {sorted(CELLS)}, got {cell!r}")
+    return cell
+
+
+def tokens(name: str, x, ndim: int = 2) -> np.ndarray:
+    """Token ids as a host integer array of ``ndim`` dimensions, or a clear error."""
+    a = x.numpy() if isinstance(x, Tensor) else np.asarray(x)
+    if a.dtype.kind not in "iu" or a.ndim != ndim:
+        want = "(N, S)" if ndim == 2 else "(N,)"
+        raise ValueError(f"{name}: tokens must be integers of shape {want}, got {a.dtype} of "
+                         f"shape {a.shape}")
+    return a
+
+
+class Seq2SeqEncoder(Module):
+    r"""Embed the source tokens and run a recurrent layer over them.
+
+    .. math::
+
+        h_s = \mathrm{RNN}(\mathrm{embedding}(x_s), h_{s-1}), \qquad s = 1 \dots S
+
+    Args:
+        vocab_size: the source vocabulary.
+        embed_size: the width of the embedding.
+        hidden_size: H, the width of the recurrent state.
+        num_layers: stacked recurrent layers.
+        cell: ``"gru"``, ``"lstm"`` or ``"rnn"`` (the layers ``GRU``, ``LSTM``, ``RNN``).
+        dropout: dropout between the recurrent layers (training only).
+        device: where the parameters live.
+        dtype: the parameters' dtype.
+
+    Returns from a call ``encoder(src)`` with ``src`` (N, S) integer tokens: the layer's
+    ``(output, state)``: output (S, N, H), state (num_layers, N, H) (a pair ``(h_n, c_n)``
+    for an LSTM). Padding is read like any token (as d2l's encoder); attention ignores it.
+
+    Example:
+        >>> import tinygrad_rnn as tg
+        >>> encoder = tg.nn.Seq2SeqEncoder(10, 8, 16, num_layers=2)
+        >>> output, h_n = encoder([[1, 2, 3], [4, 5, 6]])
+        >>> output.shape, h_n.shape
+        ((3, 2, 16), (2, 2, 16))
+    """
+
+    def __init__(self, vocab_size: int, embed_size: int, hidden_size: int, num_layers: int = 1,
+                 cell: str = "gru", dropout: float = 0.0, *, device: str = "cpu",
+                 dtype=np.float32):
+        self.cell = check_cell("Seq2SeqEncoder", cell)
+        self.embedding = Embedding(vocab_size, embed_size, device=device, dtype=dtype)
+        self.rnn = LAYERS[cell](embed_size, hidden_size, num_layers, dropout=dropout,
+                                device=device, dtype=dtype)
+
+    def forward(self, src) -> tuple:
+        return self.rnn(self.embedding(tokens("Seq2SeqEncoder", src).T))
+
+
+class DecoderState(NamedTuple):
+    """What a decoder carries from step to step.
+
+    Attributes:
+        hidden: one state per layer: ``h`` (N, H), or ``(h, c)`` for an LSTM.
+        memory: what the context is read from: the encoder's last output (N, H)
+            (:class:`Seq2SeqDecoder`), or all its outputs (N, S, H) (:class:`AttentionDecoder`).
+        valid_len: the source lengths (N,), or ``None`` (every source position is valid).
+    """
+
+    hidden: tuple
+    memory: Tensor
+    valid_len: np.ndarray | None = None
+
+    def select(self, rows) -> DecoderState:
+        """The state of the batch rows ``rows`` (repeated or reordered: beam search)."""
+        rows = np.asarray(rows)
+        hidden = tuple(tuple(s[rows] for s in h) if isinstance(h, tuple) else h[rows]
+                       for h in self.hidden)
+        lens = None if self.valid_len is None else self.valid_len[rows]
+        return DecoderState(hidden, self.memory[rows], lens)
+
+
+class Seq2SeqDecoder(Module):
+    r"""A recurrent decoder whose context is the encoder's last output, fixed for every step.
+
+    .. math::
+
+        s_t &= \mathrm{cell}([\,\mathrm{embedding}(y_{t-1});\ c\,],\ s_{t-1})
+               \qquad (\text{a stack of cells}, s_0 = \text{the encoder's final state}) \\
+        \mathrm{logits}_t &= W_o\, h_t + b_o \qquad (h_t: \text{the last layer's } h)
+
+    with :math:`c = h^{enc}_S`, the encoder's last-layer output at its last step (as d2l's
+    ``Seq2SeqDecoder``). Each step runs under the scope ``t<k>`` inside the decoder's.
+
+    Args:
+        vocab_size: V, the target vocabulary.
+        embed_size: the width of the embedding.
+        hidden_size: H, as the encoder's.
+        num_layers: stacked cells, as the encoder's layers.
+        cell: ``"gru"``, ``"lstm"`` or ``"rnn"``, as the encoder's.
+        dropout: dropout between the cells (training only).
+        device: where the parameters live.
+        dtype: the parameters' dtype.
+
+    Attributes:
+        embedding: ``Embedding(vocab_size, embed_size)``.
+        rnn: a list of cells; cell 0 reads ``embed_size + hidden_size`` features.
+        dense: ``Linear(hidden_size, vocab_size)``.
+        attention_weights: ``None`` here (see :class:`AttentionDecoder`).
+    """
+
+    attention_weights = None
+
+    def __init__(self, vocab_size: int, embed_size: int, hidden_size: int, num_layers: int = 1,
+                 cell: str = "gru", dropout: float = 0.0, *, device: str = "cpu",
+                 dtype=np.float32):
+        self.cell = check_cell(type(self).__name__, cell)
+        self.hidden_size, self.dropout = hidden_size, float(dropout)
+        new = {"device": device, "dtype": dtype}
+        self.embedding = Embedding(vocab_size, embed_size, **new)
+        self.rnn = [CELLS[cell](embed_size + hidden_size if k == 0 else hidden_size,
+                                hidden_size, **new) for k in range(num_layers)]
+        self.dense = Linear(hidden_size, vocab_size, **new)
+
+    def init_state(self, enc_outputs: Tensor, enc_state, src_valid_len=None) -> DecoderState:
+        """The state before the first step, from the encoder's ``(output, state)``."""
+        return DecoderState(self.layer_states(enc_outputs, enc_state), enc_outputs[-1],
+                            None if src_valid_len is None else tokens(
+                                type(self).__name__, src_valid_len, ndim=1))
+
+    def layer_states(self, enc_outputs: Tensor, enc_state) -> tuple:
+        """The encoder's final state split by layer (an LSTM's ``(h_n, c_n)`` by layer too)."""
+        h_n = enc_state[0] if isinstance(enc_state, tuple) else enc_state
+        L, H = len(self.rnn), self.hidden_size
+        if h_n.shape[0] != L or h_n.shape[2] != H or enc_outputs.shape[2] != H or \
+                isinstance(enc_state, tuple) != (self.cell == "lstm"):
+            raise ValueError(f"{type(self).__name__}: the encoder must be a {self.cell} of "
+                             f"{L} layers of size {H}, as the decoder; got a final state of "
+                             f"shape {tuple(h_n.shape)}")
+        if isinstance(enc_state, tuple):
+            return tuple((enc_state[0][k], enc_state[1][k]) for k in range(L))
+        return tuple(enc_state[k] for k in range(L))
+
+    def context(self, state: DecoderState) -> tuple[Tensor, Tensor | None]:
+        """``(context (N, H), attention weights (N, S) or None)`` for the next step."""
+        return state.memory, None
+
+    def step(self, y_prev, state: DecoderState) -> tuple[Tensor, DecoderState, Tensor | None]:
+        """One step: the previous tokens (N,) -> ``(logits (N, V), state, weights)``."""
+        x = self.embedding(y_prev)
+        context, weights = self.context(state)
+        x = concat([x, context], axis=1)
+        hidden = []
+        for k, cell in enumerate(self.rnn):
+            if k > 0:
+                x = F.dropout(x, self.dropout, self.training)
+            s = cell(x, state.hidden[k])
+            hidden.append(s)
+            x = s[0] if isinstance(s, tuple) else s
+        return self.dense(x), state._replace(hidden=tuple(hidden)), weights
+
+    def run_step(self, t: int, y_prev, state: DecoderState) -> tuple:
+        """:meth:`step` under the decoder's scope and the step's, ``(..., "decoder", "t<k>")``."""
+        with scope(self.scope_name or type(self).__name__.lower(), step_name(t)):
+            return self.step(y_prev, state)
+
+    def forward(self, tgt_in, state: DecoderState) -> tuple[Tensor, DecoderState]:
+        """Teacher forcing: step ``t`` reads ``tgt_in[:, t]`` (N, T) -> logits (N, T, V).
+
+        Keeps the attention weights of every step in ``attention_weights`` (N, T, S),
+        detached (``None`` without attention).
+        """
+        tgt = tokens(type(self).__name__, tgt_in)
+        logits, weights = [], []
+        for t in range(tgt.shape[1]):
+            with scope(step_name(t)):
+                out, state, w = self.step(tgt[:, t], state)
+            logits.append(out)
+            weights.append(w)
+        self.attention_weights = None if weights[0] is None else \
+            stack([w.detach() for w in weights], axis=1)
+        return stack(logits, axis=1), state
+
+    def extra_repr(self) -> str:
+        return f"cell={self.cell!r}" + (f", dropout={self.dropout}" if self.dropout else "")
+
+
+class AttentionDecoder(Seq2SeqDecoder):
+    r"""A recurrent decoder that reads all the encoder's outputs through Bahdanau attention.
+
+    .. math::
+
+        c_t, \alpha_t &= \mathrm{AdditiveAttention}(h_{t-1},\ h^{enc}_{1..S},\ h^{enc}_{1..S})
+            \qquad (\text{query: the last layer's } h_{t-1}) \\
+        s_t &= \mathrm{cell}([\,\mathrm{embedding}(y_{t-1});\ c_t\,],\ s_{t-1}) \\
+        \mathrm{logits}_t &= W_o\, h_t + b_o
+
+    As d2l's ``Seq2SeqAttentionDecoder``: one step at a time, so the weights
+    :math:`\alpha_t` (N, S) of every step are kept (``attention_weights``, (N, T, S)); the
+    source positions beyond ``src_valid_len`` get weight 0. Each step runs under the scope
+    ``t<k>`` inside the decoder's, its attention under ``("decoder", "t<k>", "attention")``.
+    The arguments are :class:`Seq2SeqDecoder`'s; ``dropout`` also drops attention weights.
+
+    Attributes:
+        attention: ``AdditiveAttention(hidden_size, hidden_size, hidden_size)``.
+    """
+
+    def __init__(self, vocab_size: int, embed_size: int, hidden_size: int, num_layers: int = 1,
+                 cell: str = "gru", dropout: float = 0.0, *, device: str = "cpu",
+                 dtype=np.float32):
+        self.attention = AdditiveAttention(hidden_size, hidden_size, hidden_size, dropout,
+                                           device=device, dtype=dtype)
+        super().__init__(vocab_size, embed_size, hidden_size, num_layers, cell, dropout,
+                         device=device, dtype=dtype)
+
+    def init_state(self, enc_outputs: Tensor, enc_state, src_valid_len=None) -> DecoderState:
+        state = super().init_state(enc_outputs, enc_state, src_valid_len)
+        return state._replace(memory=enc_outputs.transpose(0, 1))  # (N, S, H)
+
+    def context(self, state: DecoderState) -> tuple[Tensor, Tensor]:
+        top = state.hidden[-1]
+        h = top[0] if isinstance(top, tuple) else top
+        N, H = h.shape
+        context, weights = self.attention(h.reshape(N, 1, H), state.memory, state.memory,
+                                          state.valid_len)
+        return context.reshape(N, H), weights.reshape(N, weights.shape[2])
+
+
+class Seq2Seq(Module):
+    """An encoder and a decoder: teacher forcing, greedy and beam-search decoding.
+
+    Args:
+        encoder: a :class:`Seq2SeqEncoder`.
+        decoder: a :class:`Seq2SeqDecoder` or :class:`AttentionDecoder` of the same cell,
+            layers and hidden size.
+
+    Attributes:
+        attention_weights: after a call, the decoder's attention weights (N, T, S), detached
+            (``None`` without attention).
+
+    Example:
+        >>> import tinygrad_rnn as tg
+        >>> tg.manual_seed(0)
+        >>> model = tg.nn.Seq2Seq(tg.nn.Seq2SeqEncoder(6, 4, 8), tg.nn.AttentionDecoder(6, 4, 8))
+        >>> src, tgt_in = [[3, 4, 5], [5, 4, 1]], [[1, 5, 4], [1, 1, 4]]
+        >>> logits = model(src, tgt_in, src_valid_len=[3, 2])
+        >>> logits.shape, model.attention_weights.shape
+        ((2, 3, 6), (2, 3, 3))
+        >>> out = model.greedy(src, bos=1, eos=2, max_len=4)[0]
+        >>> len(out.tokens) <= 4, out.weights.shape[1]
+        (True, 3)
+    """
+
+    attention_weights = None
+
+    def __init__(self, encoder: Module, decoder: Seq2SeqDecoder):
+        self.encoder, self.decoder = encoder, decoder
+
+    def encode(self, src, src_valid_len=None) -> DecoderState:
+        """Run the encoder over ``src`` (N, S); the decoder's state before its first step."""
+        enc_outputs, enc_state = self.encoder(src)
+        return self.decoder.init_state(enc_outputs, enc_state, src_valid_len)
+
+    def forward(self, src, tgt_in, src_valid_len=None) -> Tensor:
+        """Teacher forcing: ``src`` (N, S) and ``tgt_in`` (N, T) (the target shifted right,
+        starting with the begin symbol) integer tokens -> logits (N, T, V)."""
+        logits, _ = self.decoder(tgt_in, self.encode(src, src_valid_len))
+        self.attention_weights = self.decoder.attention_weights
+        return logits
+
+    def greedy(self, src, bos: int, eos: int, max_len: int,
+               src_valid_len=None) -> list[Decoded]:
+        """Decode each row of ``src`` (N, S) by taking the likeliest token at every step.
+
+        Stops at ``eos`` (kept as the last token) or after ``max_len`` tokens. Runs without
+        recording a graph; call ``eval()`` first if the model has dropout.
+
+        Returns:
+            One :class:`~tinygrad_rnn.nn.beam.Decoded` per row: its tokens, the attention
+            weights of each step (len(tokens), S) (``None`` without attention) and the
+            log-probability of the tokens.
+        """
+        with no_grad():
+            return greedy_search(self.decoder, self.encode(src, src_valid_len), bos, eos,
+                                 max_len)
+
+    def beam_search(self, src, bos: int, eos: int, max_len: int, beam_size: int = 4,
+                    length_penalty: float = 0.0, src_valid_len=None) -> list[Decoded]:
+        """Decode each row of ``src`` (N, S) keeping the ``beam_size`` best prefixes.
+
+        A hypothesis ends at ``eos`` or after ``max_len`` tokens; the best one maximises
+        ``log p(tokens) / len(tokens) ** length_penalty`` (0: the likeliest sequence among
+        those the beam kept; d2l suggests 0.75 to favour longer ones). ``beam_size=1`` is
+        greedy decoding; a beam of ``V ** max_len`` keeps every prefix, an exhaustive search.
+
+        Returns:
+            One :class:`~tinygrad_rnn.nn.beam.Decoded` per row (as :meth:`greedy`); ``score``
+            is the penalised log-probability.
+        """
+        src = tokens("Seq2Seq.beam_search", src)
+        lens = None if src_valid_len is None else np.asarray(src_valid_len)
+        with no_grad():
+            return [beam_search(self.decoder, self.encode(src[n:n + 1], None if lens is None
+                                                          else lens[n:n + 1]),
+                                bos, eos, max_len, beam_size, length_penalty)
+                    for n in range(len(src))]

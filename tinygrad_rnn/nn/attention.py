@@ -40,10 +40,12 @@ def keep_mask(scores: Tensor, valid_lens=None, mask=None):
             raise TypeError(f"masked_softmax(): mask must be a bool array (True = keep), not "
                             f"{m.dtype}")
         try:
-            np.broadcast_shapes(m.shape, shape)
+            fits = np.broadcast_shapes(m.shape, shape) == shape
         except ValueError:
+            fits = False
+        if not fits:
             raise ValueError(f"masked_softmax(): mask of shape {m.shape} does not broadcast to "
-                             f"scores {shape}") from None
+                             f"scores {shape}")
         keep = m if keep is None else keep & m
     return keep
 

@@ -124,7 +124,8 @@ class Seq2SeqDecoder(Module):
         \mathrm{logits}_t &= W_o\, h_t + b_o \qquad (h_t: \text{the last layer's } h)
 
     with :math:`c = h^{enc}_S`, the encoder's last-layer output at its last step (as d2l's
-    ``Seq2SeqDecoder``). Each step runs under the scope ``t<k>`` inside the decoder's.
+    ``Seq2SeqDecoder``; taken from its final state, so the graph shows that the decoder reads
+    the last encoder step only). Each step runs under the scope ``t<k>`` inside the decoder's.
 
     Args:
         vocab_size: V, the target vocabulary.
@@ -158,7 +159,9 @@ class Seq2SeqDecoder(Module):
 
     def init_state(self, enc_outputs: Tensor, enc_state, src_valid_len=None) -> DecoderState:
         """The state before the first step, from the encoder's ``(output, state)``."""
-        return DecoderState(self.layer_states(enc_outputs, enc_state), enc_outputs[-1],
+        hidden = self.layer_states(enc_outputs, enc_state)
+        top = hidden[-1][0] if isinstance(hidden[-1], tuple) else hidden[-1]
+        return DecoderState(hidden, top,
                             None if src_valid_len is None else tokens(
                                 type(self).__name__, src_valid_len, ndim=1))
 

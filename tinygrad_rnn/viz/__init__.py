@@ -10,6 +10,7 @@
 - :class:`record_grads`: keep the norm of every gradient of a backward pass for the colours.
 - :func:`gradient_flow` and its plots: ``‖∂L/∂h_t‖`` for every layer and step.
 """
+from .attention import attention_heatmap
 from .dot import to_dot
 from .flow import (
     compare_gradient_flow,
@@ -27,6 +28,7 @@ __all__ = [
     "Drawing",
     "DrawingTooLarge",
     "RenderTimeout",
+    "attention_heatmap",
     "compare_gradient_flow",
     "draw",
     "gradient_flow",

@@ -42,8 +42,9 @@ def log_probs(logits) -> np.ndarray:
     return log_softmax(logits, axis=-1).numpy()
 
 
-def rows(weights, n: int) -> np.ndarray | None:
-    return None if weights is None else weights.numpy()[n]
+def row(weights: np.ndarray | None, n: int) -> np.ndarray | None:
+    """Row ``n`` of a step's attention weights (N, S) (``None`` without attention)."""
+    return None if weights is None else weights[n]
 
 
 def finish(tokens: list, weights: list, score: float) -> Decoded:
@@ -60,11 +61,11 @@ def greedy_search(decoder, state, bos: int, eos: int, max_len: int) -> list[Deco
     done = np.zeros(N, dtype=bool)
     for t in range(max_len):
         logits, state, w = decoder.run_step(t, y, state)
-        lp = log_probs(logits)
+        lp, w = log_probs(logits), None if w is None else w.numpy()
         y = lp.argmax(axis=1)
         for n in np.flatnonzero(~done):
             out[n].append(int(y[n]))
-            weights[n].append(rows(w, n))
+            weights[n].append(row(w, n))
             score[n] += lp[n, y[n]]
         done |= y == eos
         if done.all():
@@ -95,12 +96,13 @@ def beam_search(decoder, state, bos: int, eos: int, max_len: int, beam_size: int
     for t in range(max_len):
         logits, state, w = decoder.run_step(t, y, state)
         total = np.array([h.log_prob for h in live])[:, None] + log_probs(logits)
+        w = None if w is None else w.numpy()
         V = total.shape[1]
         best = np.argsort(-total, axis=None, kind="stable")[:beam_size]
         kept, rows_kept = [], []
         for i in best:
             b, v = divmod(int(i), V)
-            h = Hypothesis(live[b].tokens + [v], live[b].weights + [rows(w, b)],
+            h = Hypothesis(live[b].tokens + [v], live[b].weights + [row(w, b)],
                            float(total[b, v]))
             if v == eos or t == max_len - 1:
                 finished.append(h)

@@ -51,8 +51,15 @@ def finish(tokens: list, weights: list, score: float) -> Decoded:
     return Decoded(tokens, None if weights[0] is None else np.stack(weights), score)
 
 
+def check_search(name: str, max_len: int, beam_size: int = 1) -> None:
+    if beam_size < 1 or max_len < 1:
+        raise ValueError(f"{name}(): beam_size and max_len must be >= 1, got {beam_size} and "
+                         f"{max_len}")
+
+
 def greedy_search(decoder, state, bos: int, eos: int, max_len: int) -> list[Decoded]:
     """The likeliest token at every step, for every row of the batch at once."""
+    check_search("greedy_search", max_len)
     N = len(state.hidden[0][0] if isinstance(state.hidden[0], tuple) else state.hidden[0])
     y = np.full(N, bos)
     out: list[list] = [[] for _ in range(N)]
@@ -88,9 +95,7 @@ def beam_search(decoder, state, bos: int, eos: int, max_len: int, beam_size: int
     ones and the others stay live (one batch row each). After ``max_len`` steps the live
     ones finish too; the best finished one by score is returned.
     """
-    if beam_size < 1 or max_len < 1:
-        raise ValueError(f"beam_search(): beam_size and max_len must be >= 1, got "
-                         f"{beam_size} and {max_len}")
+    check_search("beam_search", max_len, beam_size)
     live, finished = [Hypothesis([], [], 0.0)], []
     y = np.array([bos])
     for t in range(max_len):

@@ -41,10 +41,11 @@ def check_cell(name: str, cell: str) -> str:
 
 
 def tokens(name: str, x, ndim: int = 2) -> np.ndarray:
-    """Token ids as a host integer array of ``ndim`` dimensions, or a clear error."""
+    """Token ids as a host integer array of ``ndim`` dimensions (at least one step), or a
+    clear error."""
     a = x.numpy() if isinstance(x, Tensor) else np.asarray(x)
-    if a.dtype.kind not in "iu" or a.ndim != ndim:
-        want = "(N, S)" if ndim == 2 else "(N,)"
+    if a.dtype.kind not in "iu" or a.ndim != ndim or (ndim == 2 and a.shape[1] == 0):
+        want = "(N, S) with S >= 1" if ndim == 2 else "(N,)"
         raise ValueError(f"{name}: tokens must be integers of shape {want}, got {a.dtype} of "
                          f"shape {a.shape}")
     return a
@@ -183,7 +184,8 @@ class Seq2SeqDecoder(Module):
         return state.memory, None
 
     def step(self, y_prev, state: DecoderState) -> tuple[Tensor, DecoderState, Tensor | None]:
-        """One step: the previous tokens (N,) -> ``(logits (N, V), state, weights)``."""
+        """One step: the previous tokens (N,) -> ``(h (N, H), state, weights)``, ``h`` the last
+        layer's output (the logits are ``dense(h)``)."""
         x = self.embedding(y_prev)
         context, weights = self.context(state)
         x = concat([x, context], axis=1)
@@ -194,29 +196,32 @@ class Seq2SeqDecoder(Module):
             s = cell(x, state.hidden[k])
             hidden.append(s)
             x = s[0] if isinstance(s, tuple) else s
-        return self.dense(x), state._replace(hidden=tuple(hidden)), weights
+        return x, state._replace(hidden=tuple(hidden)), weights
 
     def run_step(self, t: int, y_prev, state: DecoderState) -> tuple:
-        """:meth:`step` under the decoder's scope and the step's, ``(..., "decoder", "t<k>")``."""
+        """:meth:`step` and the logits (N, V), under the decoder's scope and the step's,
+        ``(..., "decoder", "t<k>")``: ``(logits, state, weights)``, for decoding."""
         with scope(self.scope_name or type(self).__name__.lower(), step_name(t)):
-            return self.step(y_prev, state)
+            h, state, weights = self.step(y_prev, state)
+            return self.dense(h), state, weights
 
     def forward(self, tgt_in, state: DecoderState) -> tuple[Tensor, DecoderState]:
         """Teacher forcing: step ``t`` reads ``tgt_in[:, t]`` (N, T) -> logits (N, T, V).
 
-        Keeps the attention weights of every step in ``attention_weights`` (N, T, S),
-        detached (``None`` without attention).
+        The steps hand on ``h``; ``dense`` maps all of them to logits in one matmul after the
+        loop (as d2l's). Keeps the attention weights of every step in ``attention_weights``
+        (N, T, S), detached (``None`` without attention).
         """
         tgt = tokens(type(self).__name__, tgt_in)
-        logits, weights = [], []
+        hs, weights = [], []
         for t in range(tgt.shape[1]):
             with scope(step_name(t)):
-                out, state, w = self.step(tgt[:, t], state)
-            logits.append(out)
+                h, state, w = self.step(tgt[:, t], state)
+            hs.append(h)
             weights.append(w)
         self.attention_weights = None if weights[0] is None else \
             stack([w.detach() for w in weights], axis=1)
-        return stack(logits, axis=1), state
+        return self.dense(stack(hs, axis=1)), state
 
     def extra_repr(self) -> str:
         return f"cell={self.cell!r}" + (f", dropout={self.dropout}" if self.dropout else "")
@@ -300,7 +305,12 @@ class Seq2Seq(Module):
 
     def forward(self, src, tgt_in, src_valid_len=None) -> Tensor:
         """Teacher forcing: ``src`` (N, S) and ``tgt_in`` (N, T) (the target shifted right,
-        starting with the begin symbol) integer tokens -> logits (N, T, V)."""
+        starting with the begin symbol) integer tokens -> logits (N, T, V).
+
+        ``src_valid_len`` (N,): the source lengths; attention gives the padding beyond them
+        weight 0 (the encoder still reads it, and the plain decoder's context is the state
+        after the last position, padding or not, as in d2l).
+        """
         logits, _ = self.decoder(tgt_in, self.encode(src, src_valid_len))
         self.attention_weights = self.decoder.attention_weights
         return logits

@@ -308,9 +308,9 @@ def test_attention_heatmap_labels_source_and_target(tmp_path):
 def test_docstring_examples_run():
     import doctest
 
-    from tinygrad_rnn.nn import attention, attention_layers, beam, multihead, seq2seq
+    from tinygrad_rnn.nn import attention, attention_layers, beam, decoder, multihead, seq2seq
     from tinygrad_rnn.viz import attention as viz_attention
 
-    for module in (attention, attention_layers, multihead, seq2seq, beam, viz_attention):
+    for module in (attention, attention_layers, multihead, seq2seq, decoder, beam, viz_attention):
         failed, tried = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
         assert failed == 0 and (tried > 0 or module is beam), module.__name__

@@ -126,6 +126,10 @@ class MultiheadAttention(Module):
             batch axis dropped for unbatched inputs), after dropout, as torch.
         """
         unbatched = query.ndim == 2
+        if unbatched and (key.ndim, value.ndim) != (2, 2):
+            raise ValueError(f"MultiheadAttention: an unbatched query (L, E) needs unbatched key "
+                             f"and value (S, ·), got shapes {tuple(key.shape)} and "
+                             f"{tuple(value.shape)}")
         if unbatched:
             query, key, value = (t.reshape(t.shape[0], 1, t.shape[1]) for t in (query, key, value))
             if key_padding_mask is not None:

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..autograd import scope
 from ..combine import concat, stack
+from ..creation import check_size
 from ..scopes import step_name
 from ..tensor import Tensor
 from . import functional as F
@@ -40,6 +41,7 @@ def tokens(name: str, x, ndim: int = 2) -> np.ndarray:
         raise ValueError(f"{name}: tokens must be integers of shape {want}, got {a.dtype} of "
                          f"shape {a.shape}")
     return a
+
 
 class DecoderState(NamedTuple):
     """What a decoder carries from step to step.
@@ -99,8 +101,11 @@ class Seq2SeqDecoder(Module):
     def __init__(self, vocab_size: int, embed_size: int, hidden_size: int, num_layers: int = 1,
                  cell: str = "gru", dropout: float = 0.0, *, device: str = "cpu",
                  dtype=np.float32):
-        self.cell = check_cell(type(self).__name__, cell)
-        self.hidden_size, self.dropout = hidden_size, float(dropout)
+        name = type(self).__name__
+        self.cell = check_cell(name, cell)
+        self.hidden_size = check_size(name, "hidden_size", hidden_size, least=1)
+        num_layers = check_size(name, "num_layers", num_layers, least=1)
+        self.dropout = float(dropout)
         new = {"device": device, "dtype": dtype}
         self.embedding = Embedding(vocab_size, embed_size, **new)
         self.rnn = [CELLS[cell](embed_size + hidden_size if k == 0 else hidden_size,

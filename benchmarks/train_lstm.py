@@ -77,7 +77,7 @@ def build_step(common, cfg: dict, cell: str, args):
     rnn.bias_hh_l0.data[...] = p["b_hh"] if cell == "gru" else 0
     dec.weight.data[...] = p["Wd"].T
     dec.bias.data[...] = p["bd"]
-    params = emb.parameters() + rnn.parameters() + dec.parameters()
+    params = [*emb.parameters(), *rnn.parameters(), *dec.parameters()]
     opt = tg.optim.SGD(params, lr=args.lr)
 
     def step(X, Y):

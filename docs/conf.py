@@ -66,4 +66,7 @@ sphinx_gallery_conf = {
     "show_memory": False,
     "min_reported_time": 1,
     "matplotlib_animations": False,
+    # Each lesson's CPU and wall time, recorded for tests/test_tutorials.py (see the hook).
+    "reset_modules": ("matplotlib", "gallery_scrapers.lesson_clock"),
+    "reset_modules_order": "both",
 }

@@ -134,7 +134,7 @@ assert error < 1e-12
 
 def train_adding(clip, steps=300, lr=0.05):
     rnn, head = tanh_rnn(3.0, inputs=2, dtype=tg.float32), tg.nn.Linear(H, 1)
-    params = rnn.parameters() + head.parameters()
+    params = [*rnn.parameters(), *head.parameters()]
     optimizer = tg.optim.SGD(params, lr=lr)
     losses, norms = [], []
     with np.errstate(all="ignore"):  # the unclipped run overflows on purpose

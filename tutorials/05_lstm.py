@@ -120,7 +120,7 @@ STEPS = 1200
 
 def train_adding(layer):
     head = tg.nn.Linear(16, 1)
-    params = layer.parameters() + head.parameters()
+    params = [*layer.parameters(), *head.parameters()]
     optimizer = tg.optim.Adam(params, lr=0.01)
     losses = []
     for step in range(STEPS):

@@ -119,7 +119,7 @@ def test_seq2seq_matches_torch(cell, layers, attention):
 
 def test_every_step_recorded_under_its_scope():
     """Encoder steps in the layer's lane, decoder steps under ("decoder", "t<k>"), the attention
-    of every decoder step inside it."""
+    and the cell of each layer of every decoder step inside it."""
     m = model("lstm", layers=2)
     logits = m([[3, 4, 5]], [[BOS, 3]])
     graph = tg.graph.trace(logits.sum())
@@ -130,6 +130,9 @@ def test_every_step_recorded_under_its_scope():
     attention = {t.scope[:4] for t in graph.nodes if "attention" in t.scope}
     assert attention == {("seq2seq", "decoder", "t0", "attention"),
                          ("seq2seq", "decoder", "t1", "attention")}
+    cells = {t.scope[:5] for t in graph.nodes if "lstmcell" in t.scope}
+    assert cells == {("seq2seq", "decoder", f"t{t}", f"l{k}", "lstmcell")
+                     for t in range(2) for k in range(2)}
 
 
 def dot_graph(dot):

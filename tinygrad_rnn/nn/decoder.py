@@ -15,11 +15,12 @@ import numpy as np
 from ..autograd import scope
 from ..combine import concat, stack
 from ..creation import check_size
-from ..scopes import step_name
+from ..scopes import layer_name, step_name
 from ..tensor import Tensor
 from . import functional as F
 from .attention_layers import AdditiveAttention
 from .cells import GRUCell, LSTMCell, RNNCell
+from .containers import ModuleList
 from .layers import Embedding, Linear
 from .module import Module
 
@@ -91,7 +92,8 @@ class Seq2SeqDecoder(Module):
 
     Attributes:
         embedding: ``Embedding(vocab_size, embed_size)``.
-        rnn: a list of cells; cell 0 reads ``embed_size + hidden_size`` features.
+        rnn: a ``ModuleList`` of cells; cell 0 reads ``embed_size + hidden_size`` features.
+            Cell ``k`` of step ``t`` runs under the scope ``("decoder", "t<t>", "l<k>")``.
         dense: ``Linear(hidden_size, vocab_size)``.
         attention_weights: ``None`` here (see :class:`AttentionDecoder`).
     """
@@ -108,8 +110,8 @@ class Seq2SeqDecoder(Module):
         self.dropout = float(dropout)
         new = {"device": device, "dtype": dtype}
         self.embedding = Embedding(vocab_size, embed_size, **new)
-        self.rnn = [CELLS[cell](embed_size + hidden_size if k == 0 else hidden_size,
-                                hidden_size, **new) for k in range(num_layers)]
+        self.rnn = ModuleList([CELLS[cell](embed_size + hidden_size if k == 0 else hidden_size,
+                                           hidden_size, **new) for k in range(num_layers)])
         self.dense = Linear(hidden_size, vocab_size, **new)
 
     def init_state(self, enc_outputs: Tensor, enc_state, src_valid_len=None) -> DecoderState:
@@ -147,7 +149,8 @@ class Seq2SeqDecoder(Module):
         for k, cell in enumerate(self.rnn):
             if k > 0:
                 x = F.dropout(x, self.dropout, self.training)
-            s = cell(x, state.hidden[k])
+            with scope(layer_name(k)):
+                s = cell(x, state.hidden[k])
             hidden.append(s)
             x = s[0] if isinstance(s, tuple) else s
         return x, state._replace(hidden=tuple(hidden)), weights

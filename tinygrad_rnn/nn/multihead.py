@@ -6,18 +6,13 @@ import math
 
 import numpy as np
 
-from ..creation import check_size, uniform, zeros
+from ..creation import check_size, zeros
 from ..tensor import Tensor
 from . import functional as F
+from . import init
 from .attention import masked_softmax
 from .layers import Linear
 from .module import Module, Parameter
-
-
-def xavier_uniform(shape: tuple, *, device: str, dtype) -> Parameter:
-    """A parameter ~ U(-a, a), a = sqrt(6 / (fan_in + fan_out)) (Glorot & Bengio 2010)."""
-    a = math.sqrt(6 / (shape[0] + shape[1]))
-    return Parameter(uniform(shape, -a, a, dtype=dtype, device=device))
 
 
 class MultiheadAttention(Module):
@@ -80,16 +75,26 @@ class MultiheadAttention(Module):
         self.dropout, self.batch_first = float(dropout), bool(batch_first)
         new = {"device": device, "dtype": dtype}
         if self.kdim == self.vdim == E:
-            self.in_proj_weight = xavier_uniform((3 * E, E), **new)
+            self.in_proj_weight = Parameter(zeros(3 * E, E, **new))
         else:
-            self.q_proj_weight = xavier_uniform((E, E), **new)
-            self.k_proj_weight = xavier_uniform((E, self.kdim), **new)
-            self.v_proj_weight = xavier_uniform((E, self.vdim), **new)
+            self.q_proj_weight = Parameter(zeros(E, E, **new))
+            self.k_proj_weight = Parameter(zeros(E, self.kdim, **new))
+            self.v_proj_weight = Parameter(zeros(E, self.vdim, **new))
             self.in_proj_weight = None
         self.in_proj_bias = Parameter(zeros(3 * E, **new)) if bias else None
         self.out_proj = Linear(E, E, bias=bias, **new)
-        if bias:
-            self.out_proj.bias.data[...] = 0
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """As torch: Glorot-uniform projections (each of q, k, v on its own when they are
+        separate), zero biases; ``out_proj.weight`` keeps ``Linear``'s initialisation."""
+        separate = (self.q_proj_weight, self.k_proj_weight, self.v_proj_weight) \
+            if self.in_proj_weight is None else (self.in_proj_weight,)
+        for w in separate:
+            init.xavier_uniform_(w)
+        if self.in_proj_bias is not None:
+            init.zeros_(self.in_proj_bias)
+            init.zeros_(self.out_proj.bias)
 
     def projections(self) -> list[tuple[Tensor, Tensor | None]]:
         """``(weight, bias)`` of the query, key and value projections (row blocks of the

@@ -111,7 +111,7 @@ def on_the_spot(graph: Graph) -> list[float | None]:
             f"{len(freed) - 1} more), so they cannot be computed again; {HOW} (or pass "
             "retain_graph=True to backward())")
     targets = [t for t in graph.nodes if t.requires_grad]
-    seed = None if root.size == 1 else root.xp.ones_like(root.data)
+    seed = None if root.numel() == 1 else root.xp.ones_like(root.data)
     grads = grad(root, targets, grad_outputs=seed, retain_graph=True)
     by_id = {id(t): None if g is None else norm(g.data) for t, g in zip(targets, grads)}
     return [by_id.get(id(t)) for t in graph.nodes]

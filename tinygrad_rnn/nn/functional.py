@@ -13,6 +13,7 @@ import numpy as np
 from .. import backend
 from ..random import generator
 from ..tensor import Tensor
+from .attention import masked_softmax  # noqa: F401  (tg.F.masked_softmax)
 from .ctc import ctc_loss
 from .softmax import log_softmax, logsumexp, softmax
 

@@ -14,6 +14,7 @@
 - :func:`show`: a drawing or figure visible in Jupyter, on the docs page, or written under
   ``out/<lesson>/`` by a plain script.
 """
+from .attention import attention_heatmap
 from .concept import diagram
 from .dot import to_dot
 from .flow import (
@@ -33,6 +34,7 @@ __all__ = [
     "Drawing",
     "DrawingTooLarge",
     "RenderTimeout",
+    "attention_heatmap",
     "compare_gradient_flow",
     "diagram",
     "draw",

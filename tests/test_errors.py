@@ -71,6 +71,19 @@ def test_cuda_without_gpu_says_why():
     assert tg.cuda.reason()
 
 
+@pytest.mark.parametrize("move", [lambda: tg.ones(2).to("cuda"), lambda: tg.ones(2).cuda(),
+                                  lambda: tg.ones(2).to("cuda:0"),
+                                  lambda: tg.ones(2, device="cuda:0"),
+                                  lambda: tg.nn.Linear(2, 2).to("cuda")],
+                         ids=["to", "cuda()", "to cuda:0", "create cuda:0", "Module.to"])
+def test_every_way_to_the_gpu_says_why_the_same_way(move):
+    """Not a ValueError from inside an op: the same error as creating a tensor on the GPU."""
+    if tg.cuda.is_available():
+        pytest.skip("a GPU is present")
+    with pytest.raises(tg.cuda.CudaUnavailableError, match="device 'cuda' is not usable: .+"):
+        move()
+
+
 def test_ragged_data():
     with pytest.raises(TypeError, match="ragged"):
         tg.tensor([[1.0, 2.0], [3.0]])

@@ -135,3 +135,24 @@ def test_fused_steps_check_like_every_op(op, state):
     assert isinstance(y.op, op) and y.parents == (zx, h, w) and y.requires_grad
     with tg.no_grad():
         assert op.apply(zx, h, w, t=0).op is None
+
+
+def test_plots_without_matplotlib_say_how_to_install_it(monkeypatch):
+    """The package runs without matplotlib; a plot names what is missing and how to get it."""
+    import numpy as np
+
+    for name in ("matplotlib", "matplotlib.figure"):
+        monkeypatch.setitem(__import__("sys").modules, name, None)  # as if not installed
+    with pytest.raises(ImportError, match="plots need matplotlib.*pip install matplotlib"):
+        tg.viz.plot_gradient_flow(np.ones((1, 3)))
+    with pytest.raises(ImportError, match="plots need matplotlib"):
+        tg.viz.compare_gradient_flow({"a": (np.ones((1, 3)), ["h"])})
+
+
+def test_importing_the_package_does_not_import_matplotlib():
+    import subprocess
+    import sys
+
+    code = "import sys, tinygrad_rnn; print('matplotlib' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -74,7 +74,7 @@ def test_wide_beam_finds_the_most_probable_labelling(seed, blank):
 
 def test_beam_beats_best_path_where_paths_add_up():
     # blank 0.6 at each of 3 frames: the best path is all blanks (0.216), but the labelling
-    # "1" adds up 7 paths (1 1 1, 0 1 1, 0 0 1, ...) to 0.459
+    # "1" adds up 6 paths (1 1 1, 0 1 1, 0 0 1, 1 1 0, 1 0 0, 0 1 0) to 0.459
     p = np.array([[0.6, 0.3, 0.1]] * 3)
     probs = labelling_probs(p)
     assert ctc_greedy_decode(np.log(p)[:, None]) == [[]]

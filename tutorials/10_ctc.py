@@ -190,8 +190,8 @@ n_paths = int(ones_alpha[-1, -1] + ones_alpha[-1, -2])
 print(f"paths counted by the forward recursion: {n_paths}")
 
 # %%
-# The loss is a graph, and its gradient is backpropagation through the frames
-# --------------------------------------------------------------------------
+# The loss as a graph: backpropagation through the frames
+# -------------------------------------------------------
 # ``ctc_loss`` is written with primitive ops only, one step of the recursion per frame, each
 # under the scope of a time step, like an unrolled RNN. Its gradient with respect to the
 # network's outputs is backpropagation through that graph: no hand-written derivative. Here it

@@ -9,7 +9,7 @@ frame with a character, then *trim* the repeats:
 
     好 好 好 棒 棒 棒 棒 棒  →  好棒
 
-But then 好棒棒 (the sarcastic "great, great") can never come out: its two 棒 merge into one.
+But then 好棒棒 (a sarcastic "oh, how great") can never come out: its two 棒 merge into one.
 Connectionist temporal classification (CTC; Graves, Fernández, Gomez & Schmidhuber 2006) adds a
 *blank* :math:`\varphi` to the alphabet, "no character here", and reads a frame labelling
 :math:`\pi` (a *path*) with the collapsing map :math:`\mathcal{B}`: merge repeats, then drop the

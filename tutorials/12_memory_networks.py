@@ -161,8 +161,9 @@ class MemN2N(tg.nn.Module):
 # Trained end to end, with only the answer as a signal, a memory network easily settles for a
 # local minimum that stops short of the chain of facts: it learns to answer one of the colours
 # in the story, right half of the time. The paper has two remedies: *linear start* (the first
-# epochs run without the softmax, so that every memory gets a gradient; here the first 10 of
-# 20 epochs) and several runs from random starts, keeping the best. Even so, some starts get
+# epochs run without the softmax of the hops, a model linear up to the answer's softmax and
+# easier to fit; here the first 10 of 20 epochs) and several runs from random starts, keeping
+# the best. Even so, some starts get
 # stuck: 3 of the 7 we tried with :math:`d = 40`, and most with the paper's :math:`d = 20`. So
 # we train from up to four random starts and keep the first whose accuracy on 500 validation
 # stories reaches 0.99.

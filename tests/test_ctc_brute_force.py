@@ -124,3 +124,10 @@ def test_bad_arguments(kwargs, match):
 def test_bad_shape():
     with pytest.raises(ValueError, match=r"floating \(T, N, C\) array, got shape \(4, 3\)"):
         ctc_greedy_decode(np.zeros((4, 3)))
+
+
+def test_decoders_read_tensors_on_any_device(device, rng):
+    lp = np.log(random_probs(rng, 6, 4, n=2))
+    on_device = tg.tensor(lp, device=device)
+    for decode in (ctc_greedy_decode, ctc_beam_search):
+        assert decode(on_device, [6, 4]) == decode(lp, [6, 4])

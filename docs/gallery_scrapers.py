@@ -51,10 +51,6 @@ def save(obj, path: Path) -> Path:
 def scraper(block, block_vars, gallery_conf) -> str:
     """sphinx-gallery image scraper: save the new pictures among the example's globals."""
     paths = block_vars["image_path_iterator"]
-    new = []
-    for obj in list(block_vars["example_globals"].values()):
-        # one picture under two names (a cell's last expression is also kept as ``___``)
-        if is_new(obj) and not any(obj is seen for seen in new):
-            new.append(obj)
+    new = [obj for obj in list(block_vars["example_globals"].values()) if is_new(obj)]
     saved = [str(save(obj, Path(next(paths)))) for obj in new]
     return figure_rst(saved, gallery_conf["src_dir"])

@@ -173,6 +173,7 @@ ax.set(xticks=range(8), xticklabels=[f"t={t + 1}" for t in range(8)], yticks=ran
        xlabel="frame", ylabel="extended label l'",
        title="forward variables of 'hao bang bang' (shade: alpha_t(s) / sum_s alpha_t(s))")
 fig.colorbar(plt.cm.ScalarMappable(cmap="Blues"), ax=ax, label="share of alpha at frame t")
+tg.viz.show(fig)
 
 # %%
 # As in Graves et al.'s Fig. 3, each circle is a cell of the trellis (thick outline: a label,
@@ -199,7 +200,7 @@ print(f"paths counted by the forward recursion: {n_paths}")
 small = tg.tensor(np.log(y[:4, None, :]), requires_grad=True)
 small_loss = tg.F.ctc_loss(small, [[HAO, BANG]], [4], [2], reduction="sum")
 ctc_graph = tg.viz.draw(small_loss)
-ctc_graph  # noqa: B018 (the last expression: a notebook shows the drawing)
+tg.viz.show(ctc_graph)
 
 # %%
 # Generated speech
@@ -264,6 +265,7 @@ show_utterance(ax, x_show[:, 0], alignment_show[:, 0],
                f"an utterance of '{word(targets_show[0, :lengths_show[0]])}' "
                f"({frames_show[0]} frames; letters mark the alignment)")
 ax.set_xlabel("frame")
+tg.viz.show(fig)
 
 # %%
 # A bidirectional LSTM with CTC
@@ -304,6 +306,7 @@ ax.semilogy(np.convolve(losses, np.ones(20) / 20, mode="valid"))
 ax.set(xlabel="Adam step", ylabel="CTC loss per label (20-step mean)",
        title="bidirectional LSTM, generated speech")
 ax.grid(alpha=0.3)
+tg.viz.show(fig)
 
 # %%
 # Peaks separated by blanks
@@ -335,6 +338,7 @@ sounding = (alignment_test > 0)[inside].mean()
 blank_wins = (log_y.argmax(axis=2) == 0)[inside].mean()
 print(f"frames where a symbol sounds: {sounding:.0%}; "
       f"frames where the blank is the likeliest class: {blank_wins:.0%}")
+tg.viz.show(fig)
 
 # %%
 # Decoding, and the label error rate

@@ -212,6 +212,7 @@ ax.set(xlabel="Adam step", ylabel="cross-entropy (50-step mean)",
        title=f"memory network, 3 hops (start {seed})")
 ax.legend()
 ax.grid(alpha=0.3)
+tg.viz.show(fig)
 
 # %%
 # Where it looks
@@ -240,6 +241,7 @@ ax.set(xticks=range(3), xticklabels=["hop 1", "hop 2", "hop 3"], yticks=range(ME
        yticklabels=[written(s) + (" (support)" if i in support else "")
                     for i, s in enumerate(sentences)],
        title=f"{written(question)}?  prediction: {prediction}")
+tg.viz.show(fig)
 
 # %%
 # Over all 1,000 held-out stories, the mean attention of each hop on the sentence of each role
@@ -255,6 +257,7 @@ for r in range(len(ROLES)):
                 color="white" if by_role[h, r] > 0.5 else "black")
 ax.set(xticks=range(3), xticklabels=["hop 1", "hop 2", "hop 3"], yticks=range(len(ROLES)),
        yticklabels=ROLES, title="mean attention over 1,000 held-out stories")
+tg.viz.show(fig)
 
 # %%
 # Hop 3 reads the colour sentence of the other person of the same species, nearly always

@@ -226,7 +226,7 @@ tg.viz.show(fig)
 # ---------------------
 # The peephole and coupled cells have no fused layer, so we run them step by step with
 # :func:`tinygrad_rnn.nn.unroll`, the time loop the layers use too. Op by op is slower, so
-# they train on 10-step sequences for 400 steps, beside the standard cell run the same way.
+# they train on 10-step sequences for 300 steps, beside the standard cell run the same way.
 
 
 class CellLayer(tg.nn.Module):
@@ -244,7 +244,7 @@ for name, options in (("standard", {}), ("peephole", {"peephole": True}),
                       ("coupled (CIFG)", {"coupled": True})):
     tg.manual_seed(0)
     variant_losses[name], _ = train_adding(CellLayer(tg.nn.LSTMCell(2, 16, **options)), seed=0,
-                                           seq_len=10, steps=400)
+                                           seq_len=10, steps=300)
     escape = int(np.argmax(smooth(variant_losses[name]) < 0.05))
     print(f"{name:15} mean squared error over the last 100 steps "
           f"{variant_losses[name][-100:].mean():.4f}; below 0.05 from step {escape}")

@@ -93,6 +93,12 @@ class TorchMethods:
 
     swapdims = swapaxes
 
+    def __reversed__(self):
+        """``reversed(x)``: the tensor with its first axis reversed (``x[::-1]``), as torch."""
+        if self.ndim == 0:
+            raise TypeError("reversed() of a 0-d tensor")
+        return self[::-1]
+
     def unsqueeze(self, dim: int):
         """A new axis of size 1 at ``dim`` (``-1`` appends one)."""
         n = self.ndim + 1

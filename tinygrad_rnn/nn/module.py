@@ -197,11 +197,13 @@ class Module:
     def state_dict(self, destination=None, prefix: str = "", keep_vars: bool = False):
         """Name -> host NumPy array (a copy) of every parameter and persistent buffer.
 
-        ``keep_vars=True`` gives the tensors themselves instead of copies.
+        ``keep_vars=True`` gives the tensors themselves instead of copies; a lazy module's
+        parameter that has no value yet is given itself, as in PyTorch.
         """
         out = OrderedDict() if destination is None else destination
         for name, t in self.state_tensors(prefix):
-            out[name] = t if keep_vars else t.numpy().copy()
+            lazy = isinstance(t, UninitializedParameter)
+            out[name] = t if keep_vars or lazy else t.numpy().copy()
         return out
 
     def load_state_dict(self, state_dict, strict: bool = True) -> IncompatibleKeys:

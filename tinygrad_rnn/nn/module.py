@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
+from types import MappingProxyType
 from typing import NamedTuple
 
 import numpy as np
@@ -145,6 +146,12 @@ class Module:
 
     def own_parameters(self) -> list[tuple[str, Parameter]]:
         return [(n, v) for n, v in vars(self).items() if isinstance(v, Parameter)]
+
+    @property
+    def _parameters(self) -> MappingProxyType:
+        """This module's own parameters by name, under torch's private name; read-only (a new
+        parameter is set as an attribute or with ``register_parameter``)."""
+        return MappingProxyType(dict(self.own_parameters()))
 
     def own_buffers(self, persistent_only: bool = False) -> list[tuple[str, Tensor]]:
         return [(n, getattr(self, n)) for n, keep in self.buffer_names().items()

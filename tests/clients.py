@@ -72,7 +72,7 @@ def copy_weights(theirs, ours) -> None:
 
 def train_beside(client, steps: int = 3, **kw):
     """``client(ns, **kw)`` returns ``(model, step)`` where ``step()`` trains once and returns
-    the loss as a float; the model is built in both frameworks from the same weights, and the
+    the loss as a float (or a list of the losses of its updates); the model is built in both frameworks from the same weights, and the
     lists of losses over ``steps`` steps are returned (torch's, ours).
 
     ``client`` may also return ``(model, step, warm)``: ``warm()`` is run once on torch's model

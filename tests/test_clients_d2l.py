@@ -12,8 +12,7 @@ import math
 
 import numpy as np
 import pytest
-
-from clients import assert_same_losses, differs, train_beside
+from clients import assert_same_losses, train_beside
 
 VOCAB, BATCH, STEPS, HIDDEN = 7, 3, 5, 4
 rng = np.random.default_rng(0)
@@ -26,7 +25,7 @@ def book(ns):
 
     def clip_gradients(grad_clip_val, model):
         params = [p for p in model.parameters() if p.requires_grad]
-        norm = torch.sqrt(sum(torch.sum((p.grad ** 2)) for p in params))
+        norm = torch.sqrt(sum(torch.sum(p.grad ** 2) for p in params))
         if norm > grad_clip_val:
             for param in params:
                 param.grad[:] *= grad_clip_val / norm
@@ -153,11 +152,11 @@ def book(ns):
                 H, C = H_C
             outputs = []
             for X in inputs:
-                I = torch.sigmoid(torch.matmul(X, self.W_xi)  # noqa: E741 (the book's letter)
+                I = torch.sigmoid(torch.matmul(X, self.W_xi)
                                   + torch.matmul(H, self.W_hi) + self.b_i)
                 F_ = torch.sigmoid(torch.matmul(X, self.W_xf)
                                    + torch.matmul(H, self.W_hf) + self.b_f)
-                O = torch.sigmoid(torch.matmul(X, self.W_xo)  # noqa: E741
+                O = torch.sigmoid(torch.matmul(X, self.W_xo)
                                   + torch.matmul(H, self.W_ho) + self.b_o)
                 C_tilde = torch.tanh(torch.matmul(X, self.W_xc)
                                      + torch.matmul(H, self.W_hc) + self.b_c)

@@ -9,7 +9,6 @@ non-leaf of the graph), is taken from ``clients.DIFFERENCES``.
 """
 import numpy as np
 import pytest
-
 from clients import assert_same_losses, differs, train_beside
 
 SRC_VOCAB, TGT_VOCAB, EMBED, HIDDEN, LAYERS = 9, 8, 5, 6, 2
@@ -48,7 +47,7 @@ def book(ns):
 
     def grad_clipping(net, theta):
         params = [p for p in net.parameters() if p.requires_grad]
-        norm = torch.sqrt(sum(torch.sum((p.grad ** 2)) for p in params))
+        norm = torch.sqrt(sum(torch.sum(p.grad ** 2) for p in params))
         if norm > theta:
             for param in params:
                 param.grad[:] *= theta / norm
@@ -169,7 +168,7 @@ def train_seq2seq(ns, attention=False):
         bos = torch.tensor([BOS] * Y.shape[0]).reshape(-1, 1)
         dec_input = torch.cat([bos, Y[:, :-1]], 1)  # teacher forcing
         Y_hat, _ = net(X, dec_input, X_valid_len)
-        l = loss(Y_hat, Y, Y_valid_len)  # noqa: E741 (the book's name)
+        l = loss(Y_hat, Y, Y_valid_len)
         l.sum().backward()
         d["grad_clipping"](net, 1)
         optimizer.step()

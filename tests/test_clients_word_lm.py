@@ -12,7 +12,6 @@ import math
 
 import numpy as np
 import pytest
-
 from clients import OURS, TORCH, assert_same_losses, copy_weights, differs, train_beside
 
 NTOKEN, NINP, NHID, NLAYERS, BPTT, BATCH, LR = 11, 6, 6, 2, 4, 3, 2.0

@@ -65,9 +65,10 @@ def differs(torch, name):
 
 
 def copy_weights(theirs, ours) -> None:
-    """Torch's state dict into our model, strictly; every name must match, in order."""
-    assert list(ours.state_dict()) == list(theirs.state_dict())
+    """Torch's state dict into our model, strictly; every name must match, in order (after
+    the load: before its first call or load, a lazy module of ours has no state dict)."""
     tg.utils.from_torch(theirs, into=ours)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
 
 
 def train_beside(client, steps: int = 3, **kw):

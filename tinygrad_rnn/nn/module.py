@@ -204,13 +204,11 @@ class Module:
     def state_dict(self, destination=None, prefix: str = "", keep_vars: bool = False):
         """Name -> host NumPy array (a copy) of every parameter and persistent buffer.
 
-        ``keep_vars=True`` gives the tensors themselves instead of copies; a lazy module's
-        parameter that has no value yet is given itself, as in PyTorch.
+        ``keep_vars=True`` gives the tensors themselves instead of copies.
         """
         out = OrderedDict() if destination is None else destination
         for name, t in self.state_tensors(prefix):
-            lazy = isinstance(t, UninitializedParameter)
-            out[name] = t if keep_vars or lazy else t.numpy().copy()
+            out[name] = t if keep_vars else t.numpy().copy()
         return out
 
     def load_state_dict(self, state_dict, strict: bool = True) -> IncompatibleKeys:
@@ -240,7 +238,18 @@ class Module:
 
     def to(self, device: str | None = None, dtype=None) -> Module:
         """Move and/or convert every parameter and buffer in place (the same tensor objects);
-        ``dtype`` changes only floating-point ones (a buffer of counts stays integer)."""
+        ``dtype`` changes only floating-point ones (a buffer of counts stays integer).
+
+        As torch: ``to("cuda")``, ``to(tg.float64)`` (a dtype given first is a dtype),
+        ``to("cpu", tg.float64)`` and ``to(tensor)`` (that tensor's device and dtype).
+        """
+        if isinstance(device, Tensor):
+            device, dtype = device.device, device.dtype
+        elif device is not None and not isinstance(device, str):  # to(dtype)
+            device, dtype = None, device
+        if dtype is not None and np.dtype(dtype).kind not in "fc":
+            raise TypeError(f"{type(self).__name__}.to(): dtype must be a floating-point one, "
+                            f"got {np.dtype(dtype)}")
         for t in [*self.parameters(), *self.buffers()]:
             data = t.data
             if dtype is not None and data.dtype.kind in "fc":
@@ -252,6 +261,14 @@ class Module:
                 t.grad = Tensor(backend.to_device(t.grad.data.astype(data.dtype, copy=False),
                                                   backend.device_of(data)))
         return self
+
+    def float(self) -> Module:
+        """Every floating-point parameter and buffer as float32 (``to(tg.float32)``)."""
+        return self.to(dtype=np.float32)
+
+    def double(self) -> Module:
+        """Every floating-point parameter and buffer as float64 (``to(tg.float64)``)."""
+        return self.to(dtype=np.float64)
 
     def train(self, mode: bool = True) -> Module:
         """Set training mode (``Dropout`` drops) on this module and every descendant."""

@@ -93,3 +93,25 @@ def test_parameters_view_is_read_only():
     assert dict(m._parameters) == {"weight": m.weight, "bias": m.bias}
     with pytest.raises(TypeError):
         m._parameters["extra"] = tg.nn.Parameter(tg.zeros(1))
+
+
+@pytest.mark.parametrize("dims", [(0,), (1,), (-1,), ((0, 2),), ([1, 2],)])
+def test_flip_values_and_gradients_as_torch(dims):
+    x = np.random.default_rng(0).standard_normal((2, 3, 4)).astype(np.float32)
+    ours, theirs = tg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    y_ours, y_theirs = ours.flip(*dims), theirs.flip(*dims)
+    np.testing.assert_array_equal(y_ours.numpy(), y_theirs.detach().numpy())
+    w = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+    (y_ours * tg.tensor(w)).sum().backward()
+    (y_theirs * torch.tensor(w)).sum().backward()
+    np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
+    np.testing.assert_array_equal(tg.flip(ours, dims[0]).numpy(),
+                                  torch.flip(theirs, dims[0] if isinstance(dims[0], (tuple, list))
+                                             else dims).detach().numpy())
+
+
+def test_flip_names_a_wrong_axis():
+    with pytest.raises(IndexError, match="flip"):
+        tg.ones(2, 3).flip(2)
+    with pytest.raises(TypeError, match="flip"):
+        tg.ones(2, 3).flip()

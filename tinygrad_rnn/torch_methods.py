@@ -93,11 +93,22 @@ class TorchMethods:
 
     swapdims = swapaxes
 
+    def flip(self, *dims):
+        """The order of the elements reversed along each axis of ``dims`` (``x.flip(0)``,
+        ``x.flip((0, 1))``), as torch; an indexing with negative steps (``x[::-1]``)."""
+        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+            dims = tuple(dims[0])
+        if not dims:
+            raise TypeError(f"flip(): give the axes to reverse of shape {self.shape}")
+        axes = {self.check_axis(d, "flip") for d in dims}
+        return self[tuple(slice(None, None, -1) if d in axes else slice(None)
+                          for d in range(self.ndim))]
+
     def __reversed__(self):
         """``reversed(x)``: the tensor with its first axis reversed (``x[::-1]``), as torch."""
         if self.ndim == 0:
             raise TypeError("reversed() of a 0-d tensor")
-        return self[::-1]
+        return self.flip(0)
 
     def unsqueeze(self, dim: int):
         """A new axis of size 1 at ``dim`` (``-1`` appends one)."""

@@ -225,7 +225,8 @@ def book(ns):
 
 
 def language_model(ns, make):
-    """The chapters' training loop: ``d2l.Trainer`` with ``gradient_clip_val=1`` and SGD."""
+    """The chapters' training loop: ``d2l.Trainer`` with ``gradient_clip_val=1`` and SGD; the
+    backward pass, the clipping and the step run under ``no_grad``, as the book's trainer."""
     torch = ns.torch
     d = book(ns)
     model = make(d)
@@ -241,9 +242,10 @@ def language_model(ns, make):
         optim = optim or torch.optim.SGD(model.parameters(), lr=1.0)
         loss = model.loss(model(X), Y)
         optim.zero_grad()
-        loss.backward()
-        d["clip_gradients"](1, model)
-        optim.step()
+        with torch.no_grad():  # as d2l.Trainer.fit_epoch writes it
+            loss.backward()
+            d["clip_gradients"](1, model)
+            optim.step()
         return loss.item()
 
     return model, step, warm

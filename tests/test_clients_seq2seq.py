@@ -18,11 +18,12 @@ SRC = rng.integers(2, SRC_VOCAB, size=(BATCH, SRC_LEN))
 TGT = rng.integers(2, TGT_VOCAB, size=(BATCH, TGT_LEN))
 SRC_VALID = np.array([5, 3, 4, 1])
 TGT_VALID = np.array([6, 2, 4, 3])
+PADDED_TGT = np.where(np.arange(TGT_LEN) < TGT_VALID[:, None], TGT, 0)  # <pad> is 0
 
 
 def book(ns):
     """The chapters' classes and functions, over the namespace ``ns`` (torch's or ours)."""
-    torch, nn = ns.torch, ns.nn
+    torch, nn, F = ns.torch, ns.nn, ns.F
 
     def sequence_mask(X, valid_len, value=0):
         return differs(torch, "mask a non-leaf")(torch, X, valid_len, value)
@@ -146,7 +147,91 @@ def book(ns):
             outputs = self.dense(torch.cat(outputs, dim=0))
             return outputs.permute(1, 0, 2), [enc_outputs, hidden_state, enc_valid_lens]
 
+    # ---- the same chapter in d2l 1.0: time first via X.t(), lazy heads, Seq2Seq.loss ----
+    class GRU(nn.Module):  # d2l.GRU: the layer inside a module of its own
+        def __init__(self, num_inputs, num_hiddens, num_layers, dropout=0):
+            super().__init__()
+            self.num_hiddens = num_hiddens
+            self.rnn = nn.GRU(num_inputs, num_hiddens, num_layers, dropout=dropout)
+
+        def forward(self, inputs, H=None):
+            return self.rnn(inputs, H)
+
+    class Seq2SeqEncoder10(nn.Module):
+        def __init__(self, vocab_size, embed_size, num_hiddens, num_layers, dropout=0):
+            super().__init__()
+            self.embedding = nn.Embedding(vocab_size, embed_size)
+            self.rnn = GRU(embed_size, num_hiddens, num_layers, dropout)
+            self.apply(xavier_init_weights)
+
+        def forward(self, X, *args):
+            embs = self.embedding(X.t().type(torch.int64))  # (steps, batch, embed)
+            outputs, state = self.rnn(embs)
+            return outputs, state
+
+    class Seq2SeqDecoder10(nn.Module):
+        def __init__(self, vocab_size, embed_size, num_hiddens, num_layers, dropout=0):
+            super().__init__()
+            self.embedding = nn.Embedding(vocab_size, embed_size)
+            self.rnn = GRU(embed_size + num_hiddens, num_hiddens, num_layers, dropout)
+            self.dense = nn.LazyLinear(vocab_size)
+            self.apply(xavier_init_weights)
+
+        def init_state(self, enc_all_outputs, *args):
+            return enc_all_outputs
+
+        def forward(self, X, state):
+            embs = self.embedding(X.t().type(torch.int32))
+            enc_output, hidden_state = state
+            context = enc_output[-1]  # the top layer's output at the last step
+            context = context.repeat(embs.shape[0], 1, 1)
+            embs_and_context = torch.cat((embs, context), -1)
+            outputs, hidden_state = self.rnn(embs_and_context, hidden_state)
+            outputs = self.dense(outputs).swapaxes(0, 1)
+            return outputs, [enc_output, hidden_state]
+
+    class Seq2Seq(EncoderDecoder):
+        def __init__(self, encoder, decoder, tgt_pad, lr):
+            super().__init__(encoder, decoder)
+            self.tgt_pad, self.lr = tgt_pad, lr
+
+        def loss(self, Y_hat, Y):  # d2l.Classifier.loss(averaged=False), then the mask
+            l = F.cross_entropy(Y_hat.reshape((-1, Y_hat.shape[-1])), Y.reshape((-1,)),
+                                reduction="none")
+            mask = (Y.reshape(-1) != self.tgt_pad).type(torch.float32)
+            return (l * mask).sum() / mask.sum()
+
     return locals()
+
+
+def train_seq2seq_d2l10(ns):
+    """d2l 1.0's ``Trainer.fit_epoch`` on ``Seq2Seq``: backward, clipping and the step run
+    under ``torch.no_grad()``, as the book's trainer writes them."""
+    torch = ns.torch
+    d = book(ns)
+    net = d["Seq2Seq"](d["Seq2SeqEncoder10"](SRC_VOCAB, EMBED, HIDDEN, LAYERS),
+                       d["Seq2SeqDecoder10"](TGT_VOCAB, EMBED, HIDDEN, LAYERS), tgt_pad=0,
+                       lr=0.01)
+    src, tgt = torch.tensor(SRC), torch.tensor(PADDED_TGT)
+    bos = torch.tensor([[BOS]] * BATCH)
+    batch = (src, torch.cat([bos, tgt[:, :-1]], 1), torch.tensor(SRC_VALID), tgt)
+    optim = None
+
+    def warm():
+        net(*batch[:-1])
+
+    def step():
+        nonlocal optim
+        optim = optim or torch.optim.Adam(net.parameters(), lr=net.lr)
+        loss = net.loss(net(*batch[:-1])[0], batch[-1])
+        optim.zero_grad()
+        with torch.no_grad():
+            loss.backward()
+            d["grad_clipping"](net, 1)
+            optim.step()
+        return loss.item()
+
+    return net, step, warm
 
 
 def train_seq2seq(ns, attention=False):
@@ -175,6 +260,12 @@ def train_seq2seq(ns, attention=False):
         return l.sum().item()
 
     return net, step
+
+
+def test_d2l_1_seq2seq_trains_as_in_torch():
+    theirs, ours = train_beside(train_seq2seq_d2l10, steps=4)
+    assert_same_losses(theirs, ours)
+    assert theirs[-1] < theirs[0]
 
 
 @pytest.mark.parametrize("attention", [False, True], ids=["seq2seq", "bahdanau"])

@@ -49,6 +49,16 @@ def sequence_mask_out_of_place(torch, X, valid_len, value=0):
     return X.masked_fill(~mask, value)
 
 
+def d2l_clip_gradients(torch, grad_clip_val, model):
+    """d2l's ``clip_gradients`` (``grad_clipping`` in its older edition), as the book writes it:
+    the gradients rescaled in place through ``param.grad[:] *=``."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    norm = torch.sqrt(sum(torch.sum(p.grad ** 2) for p in params))
+    if norm > grad_clip_val:
+        for param in params:
+            param.grad[:] *= grad_clip_val / norm
+
+
 #: Every line that clients write differently for tinygrad_rnn: name -> (torch's, ours).
 DIFFERENCES = {
     # ``.data`` is the raw NumPy/CuPy array, not a tensor: update under no_grad instead

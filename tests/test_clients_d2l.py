@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 import pytest
-from clients import assert_same_losses, train_beside
+from clients import assert_same_losses, d2l_clip_gradients, train_beside
 
 VOCAB, BATCH, STEPS, HIDDEN = 7, 3, 5, 4
 rng = np.random.default_rng(0)
@@ -24,11 +24,20 @@ def book(ns):
     torch, nn, F = ns.torch, ns.nn, ns.F
 
     def clip_gradients(grad_clip_val, model):
-        params = [p for p in model.parameters() if p.requires_grad]
-        norm = torch.sqrt(sum(torch.sum(p.grad ** 2) for p in params))
-        if norm > grad_clip_val:
-            for param in params:
-                param.grad[:] *= grad_clip_val / norm
+        return d2l_clip_gradients(torch, grad_clip_val, model)
+
+    def gate_weights(num_inputs, num_hiddens, sigma):
+        """The book's ``triple`` of GRUScratch and LSTMScratch: one gate's W_x, W_h and b."""
+
+        def init_weight(*shape):
+            return nn.Parameter(torch.randn(*shape) * sigma)
+
+        def triple():
+            return (init_weight(num_inputs, num_hiddens),
+                    init_weight(num_hiddens, num_hiddens),
+                    nn.Parameter(torch.zeros(num_hiddens)))
+
+        return triple
 
     class RNNScratch(nn.Module):
         def __init__(self, num_inputs, num_hiddens, sigma=0.01):
@@ -98,14 +107,7 @@ def book(ns):
         def __init__(self, num_inputs, num_hiddens, sigma=0.01):
             super().__init__()
             self.num_inputs, self.num_hiddens, self.sigma = num_inputs, num_hiddens, sigma
-
-            def init_weight(*shape):
-                return nn.Parameter(torch.randn(*shape) * sigma)
-
-            def triple():
-                return (init_weight(num_inputs, num_hiddens),
-                        init_weight(num_hiddens, num_hiddens),
-                        nn.Parameter(torch.zeros(num_hiddens)))
+            triple = gate_weights(num_inputs, num_hiddens, sigma)
 
             self.W_xz, self.W_hz, self.b_z = triple()  # update gate
             self.W_xr, self.W_hr, self.b_r = triple()  # reset gate
@@ -130,14 +132,7 @@ def book(ns):
         def __init__(self, num_inputs, num_hiddens, sigma=0.01):
             super().__init__()
             self.num_inputs, self.num_hiddens, self.sigma = num_inputs, num_hiddens, sigma
-
-            def init_weight(*shape):
-                return nn.Parameter(torch.randn(*shape) * sigma)
-
-            def triple():
-                return (init_weight(num_inputs, num_hiddens),
-                        init_weight(num_hiddens, num_hiddens),
-                        nn.Parameter(torch.zeros(num_hiddens)))
+            triple = gate_weights(num_inputs, num_hiddens, sigma)
 
             self.W_xi, self.W_hi, self.b_i = triple()  # input gate
             self.W_xf, self.W_hf, self.b_f = triple()  # forget gate
@@ -220,8 +215,7 @@ def book(ns):
             self.rnn = nn.GRU(num_inputs, num_hiddens, bidirectional=True)
             self.num_hiddens *= 2
 
-    return {name: value for name, value in locals().items() if name[0].isupper()} | {
-        "clip_gradients": clip_gradients}
+    return locals()
 
 
 def language_model(ns, make):

@@ -9,7 +9,7 @@ non-leaf of the graph), is taken from ``clients.DIFFERENCES``.
 """
 import numpy as np
 import pytest
-from clients import assert_same_losses, differs, train_beside
+from clients import assert_same_losses, d2l_clip_gradients, differs, train_beside
 
 SRC_VOCAB, TGT_VOCAB, EMBED, HIDDEN, LAYERS = 9, 8, 5, 6, 2
 BATCH, SRC_LEN, TGT_LEN, BOS = 4, 5, 6, 1
@@ -47,11 +47,7 @@ def book(ns):
                     nn.init.xavier_uniform_(m._parameters[param])
 
     def grad_clipping(net, theta):
-        params = [p for p in net.parameters() if p.requires_grad]
-        norm = torch.sqrt(sum(torch.sum(p.grad ** 2) for p in params))
-        if norm > theta:
-            for param in params:
-                param.grad[:] *= theta / norm
+        return d2l_clip_gradients(torch, theta, net)
 
     class Seq2SeqEncoder(nn.Module):
         def __init__(self, vocab_size, embed_size, num_hiddens, num_layers, dropout=0):

@@ -39,6 +39,8 @@ extensions = [
 exclude_patterns = ["_build", "lessons/*.ipynb", "lessons/*.py", "lessons/*.zip"]
 html_theme = "furo"
 html_title = f"tinygrad_rnn {release}"
+html_static_path = ["_static"]
+html_css_files = ["drawings.css"]  # drawings at their natural size, scrolling sideways if wide
 
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import resource
+import textwrap
 import time
 import warnings
 import weakref
@@ -61,7 +62,17 @@ def scraper(block, block_vars, gallery_conf) -> str:
     found = {id(obj): obj for obj in list(block_vars["example_globals"].values())}
     new = [obj for obj in found.values() if is_new(obj)]
     saved = [str(save(obj, Path(next(paths)))) for obj in new]
-    return figure_rst(saved, gallery_conf["src_dir"])
+    return "".join(picture_rst(path, gallery_conf["src_dir"]) for path in saved)
+
+
+def picture_rst(path: str, src_dir: str) -> str:
+    """The reST of one picture, one below the other. A Graphviz drawing (SVG) sits in a
+    ``tg-drawing`` box: ``_static/drawings.css`` keeps it at its natural size, so its labels stay
+    readable, and lets a drawing wider than the page scroll sideways instead of shrinking."""
+    rst = figure_rst([path], src_dir)
+    if path.endswith(".svg"):
+        rst = "\n.. container:: tg-drawing\n" + textwrap.indent(rst, "   ")
+    return rst
 
 
 # --- How long each lesson took, for tests/test_tutorials.py -----------------------------------

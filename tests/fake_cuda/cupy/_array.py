@@ -157,6 +157,14 @@ def inplace(fn):
     return op
 
 
+def synced(convert, what: str):
+    """A method that reads the array on the host: allowed, as in CuPy, and counted."""
+    def read(self, *args):
+        transfers.record("implicit", what)
+        return convert(self._a, *args)
+    return read
+
+
 def method(name):
     def forward(self, *args, **kwargs):
         out = kwargs.get("out")
@@ -279,14 +287,6 @@ class ndarray:
         transfers.record("implicit", "ndarray.item()")
         return self._a.item()
 
-    def tolist(self):
-        transfers.record("implicit", "ndarray.tolist()")
-        return self._a.tolist()
-
-    def tobytes(self, order="C"):
-        transfers.record("implicit", "ndarray.tobytes()")
-        return self._a.tobytes(order)
-
     def __bool__(self):
         if self.size == 0:
             warnings.warn("The truth value of an empty array is ambiguous. Returning False, but "
@@ -299,29 +299,14 @@ class ndarray:
         transfers.record("implicit", "bool(ndarray)")
         return bool(self._a)
 
-    def __int__(self):
-        transfers.record("implicit", "int(ndarray)")
-        return int(self._a)
-
-    def __float__(self):
-        transfers.record("implicit", "float(ndarray)")
-        return float(self._a)
-
-    def __complex__(self):
-        transfers.record("implicit", "complex(ndarray)")
-        return complex(self._a)
-
-    def __repr__(self):
-        transfers.record("implicit", "repr(ndarray)")
-        return repr(self._a)
-
-    def __str__(self):
-        transfers.record("implicit", "str(ndarray)")
-        return str(self._a)
-
-    def __format__(self, spec):
-        transfers.record("implicit", "format(ndarray)")
-        return format(self._a, spec)
+    tolist = synced(np.ndarray.tolist, "ndarray.tolist()")
+    tobytes = synced(np.ndarray.tobytes, "ndarray.tobytes()")
+    __int__ = synced(int, "int(ndarray)")
+    __float__ = synced(float, "float(ndarray)")
+    __complex__ = synced(complex, "complex(ndarray)")
+    __repr__ = synced(repr, "repr(ndarray)")
+    __str__ = synced(str, "str(ndarray)")
+    __format__ = synced(format, "format(ndarray)")
 
     def __reduce__(self):
         transfers.record("implicit", "pickling an ndarray")

@@ -54,6 +54,10 @@ def test_what_cupy_allows_is_counted(transfers):
                                                            "pickling an ndarray"]
     with pytest.raises(ValueError, match="truth value of an array with more than one"):
         bool(a)
+    import cupyx
+
+    with cupyx.allow_synchronize(False), pytest.raises(cupyx.DeviceSynchronized):
+        float(one)
 
 
 def test_integer_indices_wrap_around_as_on_a_gpu():

@@ -65,11 +65,19 @@ def on_stand_in() -> bool:
     return tg.cuda.is_available() and "stand-in" in tg.cuda.reason()
 
 
-def pytest_report_header(config):
+def which_cuda() -> str:
     if not tg.cuda.is_available():
-        return f"cuda: skipped ({tg.cuda.reason()})"
-    cupy = tg.cuda.cupy()
-    return f"cuda: {tg.cuda.reason()}" if on_stand_in() else f"cuda: GPU, CuPy {cupy.__version__}"
+        return f"skipped ({tg.cuda.reason()})"
+    return tg.cuda.reason() if on_stand_in() else f"a GPU, CuPy {tg.cuda.cupy().__version__}"
+
+
+def pytest_report_header(config):
+    return f"cuda: {which_cuda()}"
+
+
+def pytest_terminal_summary(terminalreporter):
+    """One line under the results (also with -q, which hides the header): which "cuda" ran."""
+    terminalreporter.write_line(f"the 'cuda' cases: {which_cuda()}")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -87,7 +87,7 @@ def build_step(common, cfg: dict, cell: str, args):
     dec.bias.data[...] = p["bd"]
     for module in (emb, rnn, dec):
         module.to(device)
-    params = emb.parameters() + rnn.parameters() + dec.parameters()
+    params = [*emb.parameters(), *rnn.parameters(), *dec.parameters()]
     opt = tg.optim.SGD(params, lr=args.lr)
 
     def step(X, Y):

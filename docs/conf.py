@@ -12,6 +12,8 @@ from pathlib import Path
 # it once) and with tqdm's bars off.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("TQDM_DISABLE", "1")
+# tg.viz.show leaves the pictures to the gallery's scraper (it writes files only in a script).
+os.environ["TINYGRAD_RNN_GALLERY"] = "1"
 
 DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parent
@@ -60,10 +62,15 @@ sphinx_gallery_conf = {
     "image_scrapers": ("gallery_scrapers.scraper", "matplotlib"),
     "ignore_repr_types": r"graphviz|matplotlib|tinygrad_rnn\.viz",
     "download_all_examples": False,
+    # The downloaded notebooks show pyplot's figures inline, as the page does.
+    "first_notebook_cell": "%matplotlib inline",
     "remove_config_comments": True,
     "abort_on_example_error": True,
     "run_stale_examples": True,  # run every lesson at every build, changed or not
     "show_memory": False,
     "min_reported_time": 1,
     "matplotlib_animations": False,
+    # Each lesson's CPU and wall time, recorded for tests/test_tutorials.py (see the hook).
+    "reset_modules": ("matplotlib", "gallery_scrapers.lesson_clock"),
+    "reset_modules_order": "both",
 }

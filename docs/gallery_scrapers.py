@@ -6,11 +6,17 @@ and ``tg.viz.plot_gradient_flow(...)`` a ``matplotlib.figure.Figure`` made witho
 After every code block, :func:`scraper` looks through the lesson's global variables for such
 objects that are new (or, for a graph, whose DOT text changed) and saves each to the next image
 path: graphs as SVG through Graphviz's ``dot`` (a big unroll stays sharp at any zoom), figures as
-PNG. So a drawing appears on the page when the code block that made it assigns it to a name,
-and it is drawn from the code at every build.
+PNG. So a drawing appears on the page when the code block that made it assigns it to a name
+(shown once, also when it is the block's last expression, as a notebook shows it), and it is
+drawn from the code at every build.
 """
 from __future__ import annotations
 
+import hashlib
+import json
+import resource
+import time
+import warnings
 import weakref
 from pathlib import Path
 
@@ -51,6 +57,50 @@ def save(obj, path: Path) -> Path:
 def scraper(block, block_vars, gallery_conf) -> str:
     """sphinx-gallery image scraper: save the new pictures among the example's globals."""
     paths = block_vars["image_path_iterator"]
-    new = [obj for obj in list(block_vars["example_globals"].values()) if is_new(obj)]
+    # By identity, once: sphinx-gallery also keeps a block's last expression as ``___``.
+    found = {id(obj): obj for obj in list(block_vars["example_globals"].values())}
+    new = [obj for obj in found.values() if is_new(obj)]
     saved = [str(save(obj, Path(next(paths)))) for obj in new]
     return figure_rst(saved, gallery_conf["src_dir"])
+
+
+# --- How long each lesson took, for tests/test_tutorials.py -----------------------------------
+#: Where the docs build records each lesson's run: stem -> {"sha256", "cpu_s", "wall_s"}. The
+#: tests read it instead of running every lesson a second time (CI builds the docs first).
+RUNS = Path(__file__).resolve().parent / "_build" / "lesson_runs.json"
+TUTORIALS = Path(__file__).resolve().parents[1] / "tutorials"
+_started: dict[str, tuple[float, float, warnings.catch_warnings, list]] = {}
+
+
+def _cpu_seconds() -> float:
+    own, children = (resource.getrusage(who) for who in (resource.RUSAGE_SELF,
+                                                          resource.RUSAGE_CHILDREN))
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def lesson_clock(gallery_conf, fname, when):
+    """sphinx-gallery reset hook: time each lesson (CPU and wall) and record it in ``RUNS``.
+
+    Called before and after every example; ``fname`` is None when a gallery folder is entered.
+    The record keeps the SHA-256 of the lesson's source, so a test never trusts the time of a
+    lesson that has changed since the build, and the warnings the lesson raised (a lesson must
+    raise none, as when a reader runs it as a script).
+    """
+    if fname is None:
+        return
+    lesson = TUTORIALS / Path(fname).name
+    if when == "before":
+        catcher = warnings.catch_warnings(record=True)
+        caught = catcher.__enter__()
+        warnings.simplefilter("always")
+        _started[lesson.stem] = (_cpu_seconds(), time.perf_counter(), catcher, caught)
+        return
+    cpu0, wall0, catcher, caught = _started.pop(lesson.stem)
+    catcher.__exit__(None, None, None)
+    runs = json.loads(RUNS.read_text()) if RUNS.exists() else {}
+    runs[lesson.stem] = {"sha256": hashlib.sha256(lesson.read_bytes()).hexdigest(),
+                         "cpu_s": round(_cpu_seconds() - cpu0, 2),
+                         "wall_s": round(time.perf_counter() - wall0, 2),
+                         "warnings": [f"{w.category.__name__}: {w.message}" for w in caught]}
+    RUNS.parent.mkdir(parents=True, exist_ok=True)
+    RUNS.write_text(json.dumps(runs, indent=1, sort_keys=True))

@@ -201,10 +201,10 @@ def test_a_run_that_diverges_stops_and_keeps_the_last_good_checkpoint(how, tmp_p
     real = cli_train.train_step
 
     def bad_step(model, optimizer, x, y, clip):
-        loss = real(model, optimizer, x, y, clip)
+        step = real(model, optimizer, x, y, clip)
         if how == "weights":  # a finite loss, but the update broke the weights
             model.head.bias.data[0] = np.inf
-        return float("nan") if how == "loss" else loss
+        return step._replace(loss=float("nan")) if how == "loss" else step
 
     monkeypatch.setattr(cli_train, "train_step", bad_step)
     capsys.readouterr()

@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "tinygrad_rnn"
 #: Bottom to top. A module may import modules of its own layer and of the layers below.
 LAYERS = [
     ("scope grammar, weak references", ["scopes", "weak"]),
-    ("array backend", ["backend", "cuda"]),
+    ("array backend and BLAS threads", ["backend", "cuda", "threads"]),
     ("autograd", ["autograd"]),
     ("tensor and primitive ops", ["tensor", "ops"]),
     ("fused ops", ["fused"]),
@@ -29,6 +29,7 @@ LAYERS = [
     ("optimisers", ["optim"]),
     ("data", ["data"]),
     ("saving", ["serialization"]),
+    ("moving weights to and from PyTorch", ["utils"]),
     ("drawing", ["viz"]),
     ("models", ["models"]),
     ("the package namespace", [""]),

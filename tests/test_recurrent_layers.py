@@ -138,7 +138,7 @@ def test_fast_path_equals_a_loop_of_plain_cells(mode, case):
     layer = make(mode, case)
     xs = tg.tensor(x, requires_grad=True)
     s0 = [tg.tensor(s, requires_grad=True) for s in states]
-    inputs = layer.parameters() + [xs] + (s0 if with_hx else [])
+    inputs = [*layer.parameters(), xs] + (s0 if with_hx else [])
     out, finals, loss = run(layer, xs, s0, [tg.tensor(w) for w in weights], with_hx)
 
     time_major = xs.transpose(1, 0, 2) if layer.batch_first else xs

@@ -8,7 +8,7 @@ import numpy as _np
 # isort: off
 from .tensor import Tensor, grad  # first: tensor and ops import each other; ops need Tensor
 # isort: on
-from . import cuda, fused, graph, models, nn, ops, optim, trace, viz
+from . import cuda, fused, graph, models, nn, ops, optim, trace, utils, viz
 from .autograd import (
     AnomalyError,
     detect_anomaly,
@@ -37,11 +37,15 @@ from .gradcheck import GradcheckError, gradcheck
 from .nn import functional as F
 from .random import manual_seed
 from .serialization import CheckpointError, load, save
+from .threads import get_num_threads, set_num_threads
+from .threads import use_default as _use_default_threads
 
 float16, float32, float64 = _np.float16, _np.float32, _np.float64
 int32, int64 = _np.int32, _np.int64
 
 __version__ = "0.1.0"
+
+_use_default_threads()  # one BLAS thread unless the environment chose (tinygrad_rnn.threads)
 
 __all__ = [
     "AnomalyError",
@@ -61,6 +65,7 @@ __all__ = [
     "float64",
     "full",
     "fused",
+    "get_num_threads",
     "grad",
     "gradcheck",
     "graph",
@@ -82,10 +87,12 @@ __all__ = [
     "save",
     "scope",
     "set_grad_enabled",
+    "set_num_threads",
     "stack",
     "tensor",
     "trace",
     "uniform",
+    "utils",
     "viz",
     "where",
     "zeros",

@@ -143,3 +143,26 @@ print("gradcheck:", tg.gradcheck(neuron, inputs))
 # and :math:`\partial o/\partial x_1 = w_1 (1 - o^2) = -1.5`.
 print(f"do/dw1 = {w1.grad.item():.6f}   do/dx1 = {x1.grad.item():.6f}")
 assert np.isclose(w1.grad.item(), 1.0) and np.isclose(x1.grad.item(), -1.5)
+
+# %%
+# Summary
+# -------
+# * A forward pass records a graph: every tensor made by an operation knows the operation and
+#   its inputs.
+# * ``backward()`` walks that graph in reverse topological order and applies the chain rule:
+#   each operation multiplies the incoming gradient by its local derivative, and gradients
+#   arriving along several paths are added. One backward pass gives the gradient with respect to
+#   every input.
+# * Central differences need no derivative at all and check the analytic gradients;
+#   :func:`tinygrad_rnn.gradcheck` does it for every element of every input.
+#
+# Exercises
+# ---------
+# 1. Replace ``tanh`` by ``sigmoid``. Derive :math:`\partial o/\partial w_1` by hand (with
+#    :math:`\sigma' = \sigma(1 - \sigma)`) and check it with ``backward()`` and ``tg.gradcheck``.
+# 2. Use :math:`x_1` twice: :math:`o = \tanh(x_1 w_1 + x_1 w_2 + b)`. Predict
+#    :math:`\partial o/\partial x_1` and check it. What would go wrong if the engine *stored*
+#    each gradient in ``.grad`` instead of adding it?
+# 3. Vary :math:`\varepsilon` of the central difference from :math:`10^{-1}` to
+#    :math:`10^{-12}` and plot its error against ``backward()``. Why does the error first fall
+#    like :math:`\varepsilon^2`, then rise again?

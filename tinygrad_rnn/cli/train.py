@@ -182,11 +182,38 @@ def built_model(path: Path, settings: dict, saved) -> tuple[CharLM, optim.Adam]:
     return model, optimizer
 
 
+def checked_logdir(logdir: str | None):
+    """tensorboardX's ``SummaryWriter`` class for ``--logdir``, or None without it.
+
+    Checked before any work: tensorboardX must be installed (the ``tb`` extra) and ``logdir``
+    must be a folder that can be made and written. The writer itself (which creates the event
+    file) is made only when training starts.
+    """
+    if logdir is None:
+        return None
+    try:
+        from tensorboardX import SummaryWriter
+    except ImportError:
+        raise CommandError("--logdir needs tensorboardX: pip install 'tinygrad_rnn[tb]' (or "
+                           "pip install tensorboardX)") from None
+    folder = Path(logdir)
+    if folder.exists() and not folder.is_dir():
+        raise CommandError(f"--logdir {folder} is a file; name a folder, e.g. runs/lstm")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise CommandError(f"--logdir {folder}: cannot make the folder ({e.strerror})") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise CommandError(f"--logdir {folder}: the folder is not writable")
+    return SummaryWriter
+
+
 def train_charlm(args: argparse.Namespace) -> int:
     """Run ``train charlm`` with parsed arguments; returns the exit code."""
     from tqdm import tqdm
 
     path, start, saved = checked_path(args), 0, None
+    writer = checked_logdir(args.logdir)
     if args.resume:
         settings, start, saved = resumed_run(args, path)
     else:
@@ -200,6 +227,7 @@ def train_charlm(args: argparse.Namespace) -> int:
     print(f"{settings['cell'].upper()} character model, {count_parameters(model):,} parameters; "
           f"{len(corpus.train):,} training and {len(corpus.val):,} validation characters")
 
+    log = writer(logdir=args.logdir) if writer is not None else None
     deadline = time.monotonic() + 60 * args.minutes if args.minutes else math.inf
     step, loss, last_saved = start, float("nan"), start if saved is not None else None
 
@@ -210,6 +238,8 @@ def train_charlm(args: argparse.Namespace) -> int:
                                            for p in model.parameters())):
             raise diverged(step, f"the weights or the validation loss ({val}) are not finite")
         save_checkpoint(path, model, optimizer, step, settings)
+        if log is not None:
+            log.add_scalar("validation/loss", val, step)
         return val
 
     def diverged(step: int, what: str) -> CommandError:
@@ -222,10 +252,14 @@ def train_charlm(args: argparse.Namespace) -> int:
         while step < args.steps and time.monotonic() < deadline:
             rng = np.random.default_rng([settings["seed"], step])
             x, y = random_batch(corpus.train, settings["batch"], settings["seq_len"], rng)
-            loss = train_step(model, optimizer, x, y, settings["clip"])
+            loss, grad_norm = train_step(model, optimizer, x, y, settings["clip"])
             step += 1
             if not math.isfinite(loss):
                 raise diverged(step, f"the training loss is {loss}")
+            if log is not None:
+                log.add_scalar("train/loss", loss, step)
+                log.add_scalar("train/grad_norm", grad_norm.item(), step)
+                log.add_scalar("train/lr", optimizer.param_groups[0]["lr"], step)
             bar.update(1)
             bar.set_postfix(loss=f"{loss:.3f}")
             if step % args.eval_every == 0 or step == args.steps:
@@ -233,6 +267,9 @@ def train_charlm(args: argparse.Namespace) -> int:
                 bar.write(f"step {step}: train loss {loss:.3f}, validation {val:.3f} nats/char")
     val = checkpoint(step) if step != last_saved else evaluate(model, corpus.val[:args.val_chars])
     print(f"step {step}: validation loss {val:.4f} nats/char; checkpoint {path}")
+    if log is not None:
+        log.close()
+        print(f"TensorBoard scalars in {args.logdir} (tensorboard --logdir {args.logdir})")
     if args.sample:
         print("-" * 40)
         try:
@@ -272,6 +309,9 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--data", default=None,
                    help="tiny Shakespeare file (default: $TINYGRAD_RNN_DATA or the cache, "
                    "downloaded once)")
+    p.add_argument("--logdir", default=None,
+                   help="write TensorBoard scalars here (train/loss, train/grad_norm, train/lr, "
+                   "validation/loss), e.g. runs/lstm; needs tensorboardX (the tb extra)")
     p.add_argument("--sample", type=non_negative_int, default=300,
                    help="characters to sample at the end (default 300)")
     p.set_defaults(run=train_charlm, prog=p.prog)

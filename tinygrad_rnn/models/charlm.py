@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -22,6 +23,7 @@ from ..nn import GRU, LSTM, RNN, Embedding, Linear, Module
 from ..nn import functional as F
 from ..nn.utils import clip_grad_norm_
 from ..serialization import CheckpointError, load, save
+from ..tensor import Tensor
 
 #: ``cell`` name -> the recurrent layer, and the blocks of weights it has per hidden unit.
 CELLS = {"lstm": LSTM, "gru": GRU, "rnn": RNN}
@@ -98,15 +100,24 @@ def loss_of(model: CharLM, x: np.ndarray, y: np.ndarray, state=None):
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tensor(y.reshape(-1))), state
 
 
+class Step(NamedTuple):
+    """What :func:`train_step` reports: the loss (a float) and the gradient norm before clipping
+    (a 0-d tensor on the model's device: reading it is a device-to-host copy on a GPU, made only
+    by who needs it)."""
+
+    loss: float
+    grad_norm: Tensor
+
+
 def train_step(model: CharLM, optimizer, x: np.ndarray, y: np.ndarray,
-               clip: float = 5.0) -> float:
+               clip: float = 5.0) -> Step:
     """One update on a batch (T, N): forward, backward, clip the gradient norm, step."""
     loss, _ = loss_of(model, x, y)
     optimizer.zero_grad()
     loss.backward()
-    clip_grad_norm_(model.parameters(), clip)
+    grad_norm = clip_grad_norm_(model.parameters(), clip)
     optimizer.step()
-    return loss.item()
+    return Step(loss.item(), grad_norm)
 
 
 def evaluate(model: CharLM, ids: np.ndarray, batch_size: int = EVAL_STREAMS,

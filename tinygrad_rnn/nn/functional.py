@@ -6,6 +6,10 @@ primitive :class:`~tinygrad_rnn.fused.CrossEntropy`; ``fused=False`` gives the a
 """
 from __future__ import annotations
 
+from functools import partial
+
+import numpy as np
+
 from .. import backend
 from ..random import generator
 from ..tensor import Tensor
@@ -32,17 +36,23 @@ def reduce_loss(loss: Tensor, reduction: str, name: str) -> Tensor:
     raise ValueError(f"{name}(): reduction must be 'mean', 'sum' or 'none', not {reduction!r}")
 
 
-def cross_entropy(logits: Tensor, target, reduction: str = "mean",
-                  ignore_index: int = -100, fused: bool = True) -> Tensor:
+def cross_entropy(logits: Tensor, target, weight=None, ignore_index: int = -100,
+                  reduction: str = "mean", label_smoothing: float = 0.0,
+                  fused: bool = True) -> Tensor:
     """Softmax cross-entropy of ``logits`` (N, C) against integer classes ``target`` (N,).
 
     As ``torch.nn.functional.cross_entropy``: targets equal to ``ignore_index`` add nothing, and
     the mean divides by the number of the other targets. ``fused=False`` builds the loss from
     primitives, ``-log_softmax(logits)[n, target[n]]``, so its graph shows the arithmetic; the
     default applies :class:`tinygrad_rnn.fused.CrossEntropy`, the same numbers in one op.
+    Logits (N, C, d1, ...) with targets (N, d1, ...), or (C,) with a 0-d target, class
+    ``weight`` (C,) and ``label_smoothing`` go to :func:`cross_entropy_classes`.
     A class outside ``[0, C)`` raises ``ValueError``: at once for targets on the host, at the
     next transfer to the host for targets on the GPU (:func:`tinygrad_rnn.backend.check_later`).
     """
+    if weight is not None or label_smoothing or logits.ndim != 2:
+        return cross_entropy_classes(logits, target, weight, ignore_index, reduction,
+                                     label_smoothing, fused)
     t = target.data if isinstance(target, Tensor) else logits.xp.asarray(target)
     if logits.ndim != 2 or t.ndim != 1 or t.shape[0] != logits.shape[0]:
         raise ValueError(f"cross_entropy(): logits must be (N, C) and target (N,), got "
@@ -75,6 +85,126 @@ def cross_entropy(logits: Tensor, target, reduction: str = "mean",
         return losses.sum() / (Tensor(count.astype(logits.dtype)) if backend.device_of(count)
                                == "cuda" else float(count))
     return reduce_loss(losses, reduction, "cross_entropy")
+
+
+def cross_entropy_classes(logits: Tensor, target, weight=None, ignore_index: int = -100,
+                          reduction: str = "mean", label_smoothing: float = 0.0,
+                          fused: bool = True) -> Tensor:
+    r""":func:`cross_entropy` of any of PyTorch's shapes, with class weights and smoothing.
+
+    The logits become rows (M, C) (the class axis moved last) for the 2-D loss. With weights
+    :math:`w`, each loss is :math:`w_{t_n} \ell_n` and the mean divides by
+    :math:`\sum_n w_{t_n}` over the targets not ignored. Label smoothing :math:`\varepsilon`
+    gives :math:`(1 - \varepsilon)\,\ell_n + \frac{\varepsilon}{C}\sum_c -w_c \log p_{nc}`,
+    reduced as torch reduces it.
+    """
+    if isinstance(weight, str):
+        raise TypeError(f"cross_entropy(): weight is a tensor of class weights (the third "
+                        f"argument, as in torch), not {weight!r}: pass reduction={weight!r}")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy(): label_smoothing must be in [0, 1], got "
+                         f"{label_smoothing}")
+    rows, t, shape = class_rows("cross_entropy", logits, target)
+    keep, w = target_weights("cross_entropy", rows, t, weight, ignore_index)
+    reduce = partial(weighted_reduction, w=w, reduction=reduction, shape=shape,
+                     name="cross_entropy")
+    if not label_smoothing:
+        losses = cross_entropy(rows, t, ignore_index=ignore_index, reduction="none", fused=fused)
+        return reduce(losses if weight is None else losses * Tensor(w))
+    logp = log_softmax(rows, axis=1)
+    nll = nll_loss(logp, t, weight, ignore_index, reduction="none")
+    if weight is not None:
+        logp = logp * Tensor(class_weights("cross_entropy", rows, weight)[None, :])
+    smooth = -logp.sum(axis=1) * Tensor(keep.astype(rows.dtype))
+    classes = rows.shape[1]
+    return reduce(nll) * (1 - label_smoothing) + reduce(smooth) * (label_smoothing / classes)
+
+
+def nll_loss(input: Tensor, target, weight=None, ignore_index: int = -100,
+             reduction: str = "mean") -> Tensor:
+    r"""Negative log-likelihood of log-probabilities ``input`` (N, C) at the classes ``target``.
+
+    As ``torch.nn.functional.nll_loss``: :math:`\ell_n = -w_{t_n}\, x_{n, t_n}` (``w`` = 1
+    without ``weight``), 0 where the target is ``ignore_index``; ``"mean"`` divides the sum by
+    :math:`\sum_n w_{t_n}` over the targets not ignored. ``input`` may also be (N, C, d1, ...)
+    with ``target`` (N, d1, ...), or (C,) with a 0-d target.
+    """
+    rows, t, shape = class_rows("nll_loss", input, target)
+    keep, w = target_weights("nll_loss", rows, t, weight, ignore_index)
+    xp = rows.xp
+    picked = rows[xp.arange(t.shape[0]), xp.where(keep, t, 0)]
+    return weighted_reduction(-picked * Tensor(w), w, reduction, shape, "nll_loss")
+
+
+def class_rows(name: str, x: Tensor, target) -> tuple:
+    """``(rows, t, shape)``: ``x`` (N, C, d...) or (C,) as rows (M, C) with the class axis last,
+    ``target`` (N, d...) or () as an integer array (M,), and the shape of the losses."""
+    t = target.data if isinstance(target, Tensor) else x.xp.asarray(target)
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"{name}(): target must hold integer classes, not {t.dtype}")
+    expected = () if x.ndim == 1 else (x.shape[0], *x.shape[2:])
+    if x.ndim == 0 or t.shape != expected:
+        raise ValueError(f"{name}(): input must be (N, C, d1, ...) or (C,) and target "
+                         f"(N, d1, ...) or (), got {x.shape} and {t.shape}")
+    if x.ndim > 2:
+        x = x.transpose(0, *range(2, x.ndim), 1)
+    return x.reshape(-1, x.shape[-1]), t.reshape(-1), t.shape
+
+
+def class_weights(name: str, rows: Tensor, weight):
+    """``weight`` (C,) as an array of the rows' dtype and device."""
+    w = weight.data if isinstance(weight, Tensor) else rows.xp.asarray(weight)
+    if w.shape != (rows.shape[1],):
+        raise ValueError(f"{name}(): weight must have one entry per class, shape "
+                         f"({rows.shape[1]},), got {w.shape}")
+    return rows.xp.asarray(w, dtype=rows.dtype)
+
+
+def target_weights(name: str, rows: Tensor, t, weight, ignore_index: int) -> tuple:
+    """``(keep, w)``: which targets count, and each target's weight (0 where ignored)."""
+    keep = t != ignore_index
+    classes = rows.shape[1]
+    picked = t[keep]
+    if picked.size and (int(picked.min()) < 0 or int(picked.max()) >= classes):
+        raise ValueError(f"{name}(): target classes must be in [0, {classes}) or "
+                         f"{ignore_index} (ignore_index)")
+    w = keep.astype(rows.dtype)
+    if weight is not None:
+        w *= class_weights(name, rows, weight)[rows.xp.where(keep, t, 0)]
+    return keep, w
+
+
+def weighted_reduction(losses: Tensor, w, reduction: str, shape: tuple, name: str) -> Tensor:
+    """Per-target ``losses`` (M,) reduced as torch: the mean divides by the weights' sum."""
+    if reduction == "mean":
+        return losses.sum() / Tensor(losses.xp.asarray(w.sum()))
+    if reduction == "none":
+        return losses.reshape(*shape)
+    return reduce_loss(losses, reduction, name)
+
+
+def one_hot(tensor, num_classes: int = -1) -> Tensor:
+    """Integer classes (any shape) as one-hot rows: int64 of shape ``tensor.shape + (C,)``.
+
+    As ``torch.nn.functional.one_hot``; ``num_classes=-1`` takes one more than the largest.
+
+    >>> import tinygrad_rnn as tg
+    >>> tg.F.one_hot(tg.tensor([0, 2]), 3).tolist()
+    [[1, 0, 0], [0, 0, 1]]
+    """
+    i = tensor.data if isinstance(tensor, Tensor) else np.asarray(tensor)
+    xp = backend.get_array_module(i)
+    if i.dtype.kind not in "iu":
+        raise TypeError(f"one_hot(): the classes must be integers, not {i.dtype}")
+    if num_classes == -1:
+        if i.size == 0:
+            raise ValueError("one_hot(): cannot infer the number of classes from an empty "
+                             "tensor: pass num_classes")
+        num_classes = int(i.max()) + 1
+    if i.size and (int(i.min()) < 0 or int(i.max()) >= num_classes):
+        raise ValueError(f"one_hot(): class values must be in [0, {num_classes}), got "
+                         f"[{int(i.min())}, {int(i.max())}]")
+    return Tensor((i[..., None] == xp.arange(num_classes)).astype(np.int64))
 
 
 def mse_loss(a: Tensor, b: Tensor, reduction: str = "mean") -> Tensor:
@@ -128,5 +258,7 @@ __all__ = [
     "log_softmax",
     "logsumexp",
     "mse_loss",
+    "nll_loss",
+    "one_hot",
     "softmax",
 ]

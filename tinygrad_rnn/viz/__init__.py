@@ -9,6 +9,8 @@
   ``timeout`` seconds (:class:`RenderTimeout`), each error saying what to do instead.
 - :class:`record_grads`: keep the norm of every gradient of a backward pass for the colours.
 - :func:`gradient_flow` and its plots: ``‖∂L/∂h_t‖`` for every layer and step.
+- :func:`show`: a drawing or figure visible in Jupyter, on the docs page, or written under
+  ``out/<lesson>/`` by a plain script.
 """
 from .dot import to_dot
 from .flow import (
@@ -21,6 +23,7 @@ from .flow import (
 from .grads import record_grads
 from .limits import DrawingTooLarge, RenderTimeout
 from .render import DotNotFound, Drawing, draw, write
+from .show import show
 
 __all__ = [
     "DotNotFound",
@@ -34,6 +37,7 @@ __all__ = [
     "plot_gradient_heatmap",
     "record_grads",
     "row_labels",
+    "show",
     "to_dot",
     "write",
 ]

@@ -86,6 +86,28 @@ def test_losses(device, rng, fused, target_on):
         np.testing.assert_allclose(b, a, rtol=1e-12)
 
 
+@pytest.mark.parametrize("kwargs", [{"weight": [1.0, 2.0, 0.5, 1.0, 3.0]},
+                                    {"label_smoothing": 0.1}, {"nll": True}],
+                         ids=["weight", "label_smoothing", "nll_loss"])
+def test_class_losses_take_targets_on_the_host(device, rng, kwargs):
+    """Logits on the device, classes as a host tensor (as a data loader gives them)."""
+    logits, target = rng.standard_normal((4, 3, 5)), np.array([[1, 2, -100], [4, 0, 0],
+                                                                [3, 3, 1], [2, -100, 0]])
+    values = []
+    for d in ("cpu", device):
+        leaf = tg.tensor(logits, device=d, requires_grad=True)
+        x = leaf.transpose(0, 2, 1)  # (N, C, d1)
+        options = {k: tg.tensor(v, dtype=F64, device=d) if k == "weight" else v
+                   for k, v in kwargs.items() if k != "nll"}
+        loss = (tg.F.nll_loss(tg.F.log_softmax(x, axis=1), tg.tensor(target)) if "nll" in kwargs
+                else tg.F.cross_entropy(x, tg.tensor(target), **options))
+        loss.backward()
+        assert loss.device == d
+        values.append((loss.item(), leaf.grad.numpy()))
+    for a, b in zip(*values):
+        np.testing.assert_allclose(b, a, rtol=1e-12)
+
+
 def test_save_and_load_device_tensors(tmp_path, device):
     cpu, dev = twins(lambda d: tg.nn.GRU(3, 4, dtype=F64, device=d), device)
     tg.save(dev.state_dict(), tmp_path / "gru.npz")

@@ -138,8 +138,9 @@ def nll_loss(input: Tensor, target, weight=None, ignore_index: int = -100,
 
 def class_rows(name: str, x: Tensor, target) -> tuple:
     """``(rows, t, shape)``: ``x`` (N, C, d...) or (C,) as rows (M, C) with the class axis last,
-    ``target`` (N, d...) or () as an integer array (M,), and the shape of the losses."""
-    t = target.data if isinstance(target, Tensor) else x.xp.asarray(target)
+    ``target`` (N, d...) or () as an integer array (M,) on ``x``'s device, and the shape of
+    the losses."""
+    t = x.xp.asarray(target.data if isinstance(target, Tensor) else target)
     if t.dtype.kind not in "iu":
         raise TypeError(f"{name}(): target must hold integer classes, not {t.dtype}")
     expected = () if x.ndim == 1 else (x.shape[0], *x.shape[2:])

@@ -7,9 +7,10 @@
 #
 # Needs an NVIDIA GPU with its driver, and Python >= 3.11. Installs into the venv $VENV
 # (default .venv-gpu, made with --system-site-packages so a CuPy or torch already installed on
-# the machine is used) only what is missing: CuPy (cupy-cuda12x), numpy, pytest, hypothesis,
-# torch==2.13.0. Offline, whatever is installed already is used; without a CUDA build of torch
-# the torch column is left empty. The package itself runs from this checkout (PYTHONPATH).
+# the machine is used) only what is missing: CuPy (cupy-cuda12x[ctk]), numpy, threadpoolctl,
+# pytest, hypothesis, torch==2.13.0, ... from PyPI, else from the wheels in $WHEELS (default:
+# the checkout's root). Without a CUDA build of torch the torch column is left empty. The
+# package itself runs from this checkout (PYTHONPATH).
 #
 # Writes to $OUT: env.txt (GPU, driver, versions), pytest-cuda.txt and pytest-cuda.xml (the
 # "cuda" cases on the GPU, never on the CuPy stand-in: --fake-cuda=off), bench.jsonl and
@@ -30,10 +31,13 @@ PY="$VENV/bin/python"
 need() {  # need MODULE PIP-REQUIREMENT: install it when it does not import
   "$PY" -c "import $1" 2>/dev/null && return 0
   echo "gpu_run: installing $2" >&2
-  "$PY" -m pip install -q "$2" || echo "gpu_run: could not install $2" >&2
+  "$PY" -m pip install -q --retries 1 --timeout 15 "$2" ||
+    "$PY" -m pip install -q --no-index --find-links "${WHEELS:-.}" "$2" ||
+    echo "gpu_run: could not install $2 (offline? put its wheel in \$WHEELS)" >&2
 }
 need numpy "numpy>=1.26"
-need cupy cupy-cuda12x
+need threadpoolctl "threadpoolctl>=3.1"
+need cupy "cupy-cuda12x[ctk]"
 need pytest "pytest>=8"
 need hypothesis hypothesis
 need graphviz "graphviz>=0.20"
@@ -69,7 +73,8 @@ if ! "$PY" -c "import tinygrad_rnn as tg, sys; sys.exit(not tg.cuda.is_available
   exit 1
 fi
 
-"$PY" -m pytest -p no:cacheprovider -m cuda --fake-cuda=off -rs \
+# without torch (offline) the modules that import it cannot be collected: run the others
+"$PY" -m pytest -p no:cacheprovider -m cuda --fake-cuda=off -rs --continue-on-collection-errors \
   --junitxml="$OUT/pytest-cuda.xml" tests 2>&1 | tee "$OUT/pytest-cuda.txt"
 tests_rc=${PIPESTATUS[0]}
 

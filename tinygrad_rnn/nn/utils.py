@@ -60,10 +60,11 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
         raise RuntimeError(f"clip_grad_norm_(): the total norm of order {norm_type} of the "
                            "gradients is non-finite, so it cannot be clipped")
     # min(c, 1) on the device, as torch: deciding "c < 1" on the host would stall every step on
-    # the GPU (a sync). A NaN norm makes every gradient NaN, as torch (minimum keeps NaN).
-    coef = xp.minimum(float(max_norm) / (total + 1e-6), 1.0)
+    # the GPU (a sync). c is computed in float64 and rounded to each gradient's dtype, as when
+    # it was a Python float. A NaN norm makes every gradient NaN, as torch (minimum keeps NaN).
+    coef = xp.minimum(float(max_norm) / (total.astype("float64") + 1e-6), 1.0)
     for g in grads:
-        g *= coef
+        g *= coef.astype(g.dtype)
     return Tensor(total)
 
 

@@ -29,7 +29,7 @@ $(PY):
 
 # Re-installs whenever the packaging metadata changes.
 $(STAMP_BASE): $(PACKAGING) | $(PY)
-	$(PY) -m pip install -q -e .
+	$(PY) -m pip install -q -e '.[plot]'
 	@touch $@
 
 # The dev install includes the base install, so it refreshes both stamps.
@@ -86,7 +86,7 @@ test: $(STAMP_DEV) dot
 # copy exists. Single-threaded BLAS: faster for the lessons' small matrices.
 docs: $(STAMP_DOCS) dot
 	@if [ -n "$${CI:-}" ]; then $(MAKE) --no-print-directory chromium; fi
-	rm -rf docs/_build docs/lessons docs/sg_execution_times.rst
+	rm -rf docs/_build docs/_generated docs/lessons docs/sg_execution_times.rst
 	OPENBLAS_NUM_THREADS=1 TQDM_DISABLE=1 $(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
 
 bench: $(STAMP_BASE)

@@ -74,3 +74,14 @@ sphinx_gallery_conf = {
     "reset_modules": ("matplotlib", "gallery_scrapers.lesson_clock"),
     "reset_modules_order": "both",
 }
+
+
+def draw_home_picture(app):
+    """The home page's picture (``_generated/signature.svg``), drawn by the package at each build."""
+    from signature import draw_signature
+
+    draw_signature(DOCS / "_generated")
+
+
+def setup(app):
+    app.connect("builder-inited", draw_home_picture)

@@ -98,6 +98,8 @@ CASES = [
     Case("Max", "all", lambda a: a.max(), normal((3, 4))),
     Case("Max", "axis", lambda a: a.max(axis=1), normal((3, 4, 2))),
     Case("Max", "keepdims", lambda a: a.max(axis=0, keepdims=True), normal((3, 4))),
+    Case("Min", "all", lambda a: a.min(), normal((3, 4))),
+    Case("Min", "axes-keepdims", lambda a: a.min(axis=(0, 2), keepdims=True), normal((3, 4, 2))),
     # movement
     Case("Reshape", "reshape", lambda a: a.reshape(4, -1) * tg.arange(3.0, device=a.device),
          normal((2, 6))),

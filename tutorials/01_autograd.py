@@ -51,9 +51,11 @@ print("o was made by", type(o.op).__name__, "from", [type(p.op).__name__ for p i
 # The graph, drawn
 # ----------------
 # :func:`tinygrad_rnn.viz.draw` walks back from ``o`` through ``.parents`` and draws every
-# operation as a box and every leaf (our named inputs, in yellow) once. Reading it from left to
-# right is the forward pass; backpropagation walks it from right to left.
-graph = tg.viz.draw(o)
+# operation as a box and every leaf once: the ``inputs`` we name in a grey box, the weights in
+# yellow; ``values=True`` writes each number. Reading it from left to right is the forward pass;
+# backpropagation walks it from right to left.
+graph = tg.viz.draw(o, inputs=[x1, x2], values=True)
+tg.viz.show(graph)
 
 # %%
 # The order in which ``backward()`` visits the nodes is the reverse of a *topological order*:
@@ -101,9 +103,11 @@ for name, t in leaves.items():
     assert abs(by_hand[name] - t.grad.item()) < 1e-12
 
 # %%
-# The drawing can carry the gradients too: ``grads=True`` writes
-# :math:`\lVert\partial o/\partial\,\cdot\rVert` on each node and colours it by size.
-graph_with_grads = tg.viz.draw(o, grads=True)
+# The drawing can carry the gradients too: ``values=True`` now writes each gradient with its
+# sign (as micrograd draws it: :math:`-1.5` at ``x1``), and ``grads=True`` colours each node by
+# the size :math:`\lVert\partial o/\partial\,\cdot\rVert`.
+graph_with_grads = tg.viz.draw(o, inputs=[x1, x2], values=True, grads=True)
+tg.viz.show(graph_with_grads)
 
 # %%
 # By finite differences

@@ -71,6 +71,8 @@ demo: $(STAMP_BASE) dot
 	$(PY) -m tinygrad_rnn demo
 
 # pytest exits with 5 when it collected no tests; that must fail the build, not pass it.
+# The "cuda" cases run on the GPU when CuPy finds one, else on the CuPy stand-in of
+# tests/fake_cuda (conftest.py: --fake-cuda=auto, the default): they pass or fail, never skip.
 test: $(STAMP_DEV) dot
 	@OPENBLAS_NUM_THREADS=1 $(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then \

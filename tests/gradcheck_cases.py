@@ -101,7 +101,8 @@ CASES = [
     Case("Min", "all", lambda a: a.min(), normal((3, 4))),
     Case("Min", "axes-keepdims", lambda a: a.min(axis=(0, 2), keepdims=True), normal((3, 4, 2))),
     # movement
-    Case("Reshape", "reshape", lambda a: a.reshape(4, -1) * tg.arange(3.0), normal((2, 6))),
+    Case("Reshape", "reshape", lambda a: a.reshape(4, -1) * tg.arange(3.0, device=a.device),
+         normal((2, 6))),
     Case("Transpose", "permute", lambda a: a.transpose(2, 0, 1), normal((2, 3, 4))),
     Case("Transpose", "T", lambda a: a.T @ a, normal((3, 2))),
     Case("Index", "basic", lambda a: a[1:3, ::2], normal((4, 5))),

@@ -123,8 +123,50 @@ def to_device(a, device: str):
 
 
 def to_numpy(a) -> np.ndarray:
-    """A host NumPy array with the contents of ``a``."""
-    return a.get() if is_cupy_array(a) else np.asarray(a)
+    """A host NumPy array with the contents of ``a`` (first raising a failed deferred check)."""
+    if is_cupy_array(a):
+        check_deferred()
+        return a.get()
+    return np.asarray(a)
+
+
+def item(a):
+    """The one value of array ``a`` as a Python number (first raising a failed deferred check)."""
+    if is_cupy_array(a):
+        check_deferred()
+    return a.item()
+
+
+_deferred: dict = {}  # (error class, message) -> 0-d device bool: true when the check failed
+
+
+def check_later(failed, error: type[Exception], message: str) -> None:
+    """Raise ``error(message)`` at the next transfer to the host if ``failed`` turns out true.
+
+    ``failed`` is a 0-d boolean array on the GPU, e.g. ``(i < 0).any()`` for indices ``i``.
+    Asking for its value now would stop the Python thread until the GPU has caught up (a sync)
+    at every training step; instead it is kept (or-ed with earlier failures of the same check)
+    and read at the next transfer the user asks for: ``Tensor.item()``, ``.numpy()``,
+    ``print``. A bad index then raises a clear error there, naming the function and the
+    range, as a CUDA device-side assertion does in PyTorch; the values computed from it since
+    are invalid (CuPy wraps an out-of-range index around instead of failing). On the CPU the
+    same checks run at once: knowing a NumPy array's values costs nothing.
+    """
+    key = (error, message)
+    previous = _deferred.get(key)
+    _deferred[key] = failed if previous is None else previous | failed
+
+
+def check_deferred() -> None:
+    """Raise the first failed deferred check (one transfer for all of them), and forget them."""
+    if not _deferred:
+        return
+    checks = list(_deferred.items())
+    _deferred.clear()
+    flags = to_numpy(get_array_module(checks[0][1]).stack([f for _, f in checks]))
+    for ((error, message), _), failed in zip(checks, flags):
+        if failed:
+            raise error(message)
 
 
 _constants: dict = {}  # array type -> dtype -> value -> 0-d array

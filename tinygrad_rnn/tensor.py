@@ -134,7 +134,7 @@ class Tensor(TorchMethods, InPlace):
     def __bool__(self) -> bool:
         if self.numel() != 1:
             raise ValueError(f"the truth value of a tensor of shape {self.shape} is ambiguous")
-        return bool(self.data)
+        return bool(backend.item(self.data))
 
     def __format__(self, spec: str) -> str:
         """Format a one-element tensor as its number (``f"{loss:.3f}"``), others as ``repr``."""
@@ -173,7 +173,7 @@ class Tensor(TorchMethods, InPlace):
         """The single value of a one-element tensor as a Python number."""
         if self.numel() != 1:
             raise ValueError(f"item(): tensor of shape {self.shape} has {self.numel()} elements, not 1")
-        return self.data.item()
+        return backend.item(self.data)
 
     def tolist(self):
         return self.numpy().tolist()

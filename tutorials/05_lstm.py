@@ -158,6 +158,19 @@ tg.viz.show(coupled_step)
 # In the drawing of the coupled cell with peepholes, the "input" cluster holds only
 # :math:`1 - f`, and each gate adds its peephole term :math:`w \odot c` before the sigmoid.
 #
+# The same three cells drawn the way colah and the lectures draw them:
+# :func:`tinygrad_rnn.viz.diagram` reads the recorded graph of one step and puts the cell state
+# along the top, the gates in boxes and the pointwise operations in circles. Because it is read
+# from what each cell computed, it is true for every variant: the peephole cell's gates read
+# :math:`c`, and the coupled cell has no input gate and uses :math:`1 - f` instead.
+diagrams = []
+for cell in variants.values():
+    hs, _ = tg.graph.unroll(cell, tg.randn(2, 1, 2))
+    diagrams.append(tg.viz.diagram(hs[-1]))
+standard_diagram, peephole_diagram, coupled_diagram = diagrams
+tg.viz.show(standard_diagram, peephole_diagram, coupled_diagram)
+
+# %%
 # Training: the adding problem
 # ----------------------------
 # Each input step is a pair (a number in :math:`[0, 1)`, a marker); exactly two steps carry

@@ -92,6 +92,16 @@ cho_step = tg.viz.draw(cho_form(x[:1], h[:1]), module=cho_form)
 tg.viz.show(gru_step, cho_step)
 
 # %%
+# The same two cells as concept diagrams (:func:`tinygrad_rnn.viz.diagram`, read from one
+# recorded step of each): in PyTorch's form the reset gate :math:`r` goes straight into the box
+# of :math:`n` (it scales :math:`W_{hn} h + b_{hn}` inside), in Cho's it multiplies
+# :math:`h_{t-1}` in a circle of its own before :math:`n` reads it. The line along the top is
+# the update :math:`h_t = n + z \odot (h_{t-1} - n) = (1 - z) \odot n + z \odot h_{t-1}`.
+gru_diagram = tg.viz.diagram(tg.graph.unroll(pytorch_form, tg.randn(2, 1, 3))[0][-1])
+cho_diagram = tg.viz.diagram(tg.graph.unroll(cho_form, tg.randn(2, 1, 3))[0][-1])
+tg.viz.show(gru_diagram, cho_diagram)
+
+# %%
 # Tiny Shakespeare
 # ----------------
 # :func:`tinygrad_rnn.data.load_shakespeare` reads the text (from ``$TINYGRAD_RNN_DATA``, or a

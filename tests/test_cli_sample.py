@@ -9,18 +9,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_cli_train import REPO, SHARED
+from test_cli_train import SMALL as TRAIN_SMALL
+from test_cli_train import pytestmark as needs_data
 
 import tinygrad_rnn as tg
 from tinygrad_rnn.cli import console, main
 from tinygrad_rnn.data import load_shakespeare
 from tinygrad_rnn.models.charlm import CharLM, sample
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared" / "data" / "tinyshakespeare.txt"
-needs_data = pytest.mark.skipif(not SHARED.exists(),
-                                reason=f"the shared tiny-Shakespeare copy is not at {SHARED}")
-SMALL = ["--data", str(SHARED), "--hidden", "8", "--embed", "4", "--batch", "2",
-         "--seq-len", "8", "--val-chars", "400", "--eval-every", "2", "--sample", "0"]
+SMALL = [*TRAIN_SMALL, "--sample", "0"]  # the tiny model of test_cli_train, sampled here instead
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ exports them beside the losses; :mod:`tinygrad_rnn.nn.ctc` sums its alignments w
 """
 from __future__ import annotations
 
+from ..fused import LogSoftmax
 from ..tensor import Tensor
 
 
@@ -19,11 +20,14 @@ def softmax(x: Tensor, axis: int = -1) -> Tensor:
 
 
 def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """``x - log(sum(exp(x)))`` along ``axis``, stable for logits of any size."""
+    """``x - log(sum(exp(x)))`` along ``axis``, stable for logits of any size.
+
+    One fused op, :class:`tinygrad_rnn.fused.LogSoftmax`, tested equal to the composite
+    ``s = x - max(x)`` (a constant), ``s - log(sum(exp(s)))``.
+    """
     if x.size == 0:
         return x * 1.0
-    s = x - x.max(axis=axis, keepdims=True).detach()
-    return s - s.exp().sum(axis=axis, keepdims=True).log()
+    return LogSoftmax.apply(x, axis=axis)
 
 
 def logsumexp(x: Tensor, axis: int = -1, keepdims: bool = False) -> Tensor:

@@ -56,7 +56,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run from a checkout without installing the package
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 TARGETS = {"word_lm": 0.8, "d2l": 0.9, "seq2seq": 0.9, "attention": 0.7}
 MEMORY_TARGET = 1.5  # our peak at most this times torch's

@@ -39,6 +39,7 @@ would not (it sees NumPy's arrays, not torch's).
     python benchmarks/workloads.py                  # every workload
     python benchmarks/workloads.py --only word_lm_lstm d2l_gru --steps 10
     python benchmarks/workloads.py --no-memory      # skip the child processes
+    python benchmarks/workloads.py --profile word_lm_lstm   # time per op type, both libraries
 """
 from __future__ import annotations
 
@@ -437,6 +438,84 @@ def memory(name: str, seed: int) -> dict:
     return out
 
 
+def op_classes(root) -> list:
+    """Every op class below ``root`` (primitives and fused ops)."""
+    found, todo = [], [root]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            found.append(sub)
+            todo.append(sub)
+    return found
+
+
+def profile_ours(work, seed: int, steps: int) -> None:
+    """CPU time per op type (forward and backward) of our training step, the rest named.
+
+    Each op class's ``forward`` and ``backward`` is wrapped here, in the benchmark, for the
+    duration of the profile; so are the optimiser's ``step`` and the clipping. What is left of
+    the step's time is the graph's bookkeeping (``Op.apply``, the backward loop, gradient
+    accumulation and ``fit_to``) and Python around the model.
+    """
+    import tinygrad_rnn as tg
+
+    L = Ours()
+    totals: dict = {}
+
+    def timed(key, fn):
+        def wrapper(*args, **kwargs):
+            start = time.process_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                totals[key] = totals.get(key, 0.0) + time.process_time() - start
+        return wrapper
+
+    originals = []
+    for cls in op_classes(tg.ops.Op):
+        for method in ("forward", "backward"):
+            if method in cls.__dict__:
+                originals.append((cls, method, cls.__dict__[method]))
+                setattr(cls, method, timed(f"{cls.__name__}.{method}", cls.__dict__[method]))
+    L.clip = timed("clip_grad_norm_", L.clip)
+    batches = work.data(seed)
+    _, step = work.build(L)
+    for opt_cls in op_classes(tg.optim.Optimizer):
+        if "step" in opt_cls.__dict__:
+            originals.append((opt_cls, "step", opt_cls.__dict__["step"]))
+            opt_cls.step = timed("optimizer.step", opt_cls.__dict__["step"])
+    try:
+        step(*batches[0])
+        totals.clear()
+        start = time.process_time()
+        for i in range(steps):
+            step(*batches[i % len(batches)])
+        total = time.process_time() - start
+    finally:
+        for cls, method, fn in originals:
+            setattr(cls, method, fn)
+    print(f"tinygrad_rnn, {work.name}: {total / steps * 1e3:.1f} ms CPU per step")
+    print(f"  {'op.method':34s} {'ms/step':>8s} {'share':>6s}")
+    for key, t in sorted(totals.items(), key=lambda kv: -kv[1]):
+        print(f"  {key:34s} {t / steps * 1e3:8.2f} {t / total:6.1%}")
+    rest = total - sum(totals.values())
+    print(f"  {'(engine, bookkeeping, Python)':34s} {rest / steps * 1e3:8.2f} {rest / total:6.1%}")
+
+
+def profile_torch(work, seed: int, steps: int) -> None:
+    """torch.profiler's table of the same training step (self CPU time per aten op)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    L = Torch()
+    batches = work.data(seed)
+    _, step = work.build(L)
+    step(*batches[0])
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for i in range(steps):
+            step(*batches[i % len(batches)])
+    print(f"torch, {work.name}, {steps} steps:")
+    print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=18))
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--only", nargs="+", choices=list(WORKLOADS), default=list(WORKLOADS))
@@ -444,11 +523,17 @@ def main(argv=None) -> int:
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-memory", action="store_true", help="skip the peak-memory children")
+    ap.add_argument("--profile", metavar="WORKLOAD", choices=list(WORKLOADS),
+                    help="time per op type of both libraries' training step, then exit")
     ap.add_argument("--memory-child", nargs=2, metavar=("WORKLOAD", "LIBRARY"),
                     help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.memory_child:
         memory_child(*args.memory_child, args.seed)
+        return 0
+    if args.profile:
+        profile_ours(WORKLOADS[args.profile], args.seed, args.steps)
+        profile_torch(WORKLOADS[args.profile], args.seed, args.steps)
         return 0
     libs = (Ours(), Torch())
     print(f"{'workload':20s} {'ours ms':>8s} {'torch ms':>8s} {'ours tok/s':>10s} "

@@ -1,12 +1,14 @@
 """Matrix product, with NumPy's ``matmul`` rules (1-D operands, broadcast batch dimensions)."""
 from __future__ import annotations
 
+import math
+
 from .base import Op
 
 
 def rows(a):
     """``a`` (..., K) as a matrix (M, K): the leading axes folded into rows (a view if it can)."""
-    return a.reshape(-1, a.shape[-1])
+    return a.reshape(math.prod(a.shape[:-1]), a.shape[-1])  # not -1: a may be empty
 
 
 class MatMul(Op):

@@ -67,7 +67,25 @@ MEMORY_TARGET = 1.5  # our peak at most this times torch's
 # The two libraries behind one table of names
 
 
-class Ours:
+class Lib:
+    """What the models need from a library; the subclasses fill it in."""
+
+    axis = "axis"  # the keyword of an axis argument: ``axis`` here, ``dim`` in torch
+
+    def cat(self, ts, axis):
+        return self.concat_fn(ts, **{self.axis: axis})
+
+    def stack(self, ts, axis):
+        return self.stack_fn(ts, **{self.axis: axis})
+
+    def log_softmax(self, x, axis):
+        return self.F.log_softmax(x, **{self.axis: axis})
+
+    def softmax(self, x, axis):
+        return self.F.softmax(x, **{self.axis: axis})
+
+
+class Ours(Lib):
     name = "tinygrad_rnn"
 
     def __init__(self):
@@ -75,23 +93,12 @@ class Ours:
 
         tg.set_num_threads(1)
         self.tg, self.nn, self.F = tg, tg.nn, tg.F
+        self.concat_fn, self.stack_fn = tg.concat, tg.stack
         self.clip = tg.nn.utils.clip_grad_norm_
         self.SGD, self.Adam = tg.optim.SGD, tg.optim.Adam
 
     def tensor(self, a):
         return self.tg.tensor(a)
-
-    def cat(self, ts, axis):
-        return self.tg.concat(ts, axis=axis)
-
-    def stack(self, ts, axis):
-        return self.tg.stack(ts, axis=axis)
-
-    def log_softmax(self, x, axis):
-        return self.F.log_softmax(x, axis=axis)
-
-    def softmax(self, x, axis):
-        return self.F.softmax(x, axis=axis)
 
     def one_hot(self, x, n):
         return self.F.one_hot(x, n).astype(np.float32)
@@ -103,31 +110,20 @@ class Ours:
         return model.state_dict()
 
 
-class Torch:
-    name = "torch"
+class Torch(Lib):
+    name, axis = "torch", "dim"
 
     def __init__(self):
         import torch
 
         torch.set_num_threads(1)
         self.torch, self.nn, self.F = torch, torch.nn, torch.nn.functional
+        self.concat_fn, self.stack_fn = torch.cat, torch.stack
         self.clip = torch.nn.utils.clip_grad_norm_
         self.SGD, self.Adam = torch.optim.SGD, torch.optim.Adam
 
     def tensor(self, a):
         return self.torch.from_numpy(np.ascontiguousarray(a))
-
-    def cat(self, ts, axis):
-        return self.torch.cat(ts, dim=axis)
-
-    def stack(self, ts, axis):
-        return self.torch.stack(ts, dim=axis)
-
-    def log_softmax(self, x, axis):
-        return self.F.log_softmax(x, dim=axis)
-
-    def softmax(self, x, axis):
-        return self.F.softmax(x, dim=axis)
 
     def one_hot(self, x, n):
         return self.F.one_hot(x, n).float()
@@ -256,6 +252,15 @@ def seq2seq(L, attention: bool, src_vocab=194, tgt_vocab=214, embed=256, hidden=
 # Workloads: data, model and one training step, for either library
 
 
+def update(L, model, opt, loss, clip: float) -> float:
+    """The end of every training step: backward, the global norm clipped, the optimiser's step."""
+    opt.zero_grad()
+    loss.backward()
+    L.clip(model.parameters(), clip)
+    opt.step()
+    return loss.item()
+
+
 def detach(h):
     return tuple(x.detach() for x in h) if isinstance(h, tuple) else h.detach()
 
@@ -281,14 +286,8 @@ class WordLM:
         hidden = [(L.tensor(zeros), L.tensor(zeros)) if self.cell == "LSTM" else L.tensor(zeros)]
 
         def step(x, y):
-            model.zero_grad()
-            output, h = model(L.tensor(x), detach(hidden[0]))
-            hidden[0] = h
-            loss = L.F.nll_loss(output, L.tensor(y))
-            loss.backward()
-            L.clip(model.parameters(), 0.25)
-            opt.step()
-            return loss.item()
+            output, hidden[0] = model(L.tensor(x), detach(hidden[0]))
+            return update(L, model, opt, L.F.nll_loss(output, L.tensor(y)), 0.25)
 
         return model, step
 
@@ -313,12 +312,7 @@ class D2lLM:
         opt = L.SGD(model.parameters(), lr=1.0)
 
         def step(x, y):
-            loss = L.F.cross_entropy(model(L.tensor(x)), L.tensor(y))
-            opt.zero_grad()
-            loss.backward()
-            L.clip(model.parameters(), 1.0)
-            opt.step()
-            return loss.item()
+            return update(L, model, opt, L.F.cross_entropy(model(L.tensor(x)), L.tensor(y)), 1.0)
 
         return model, step
 
@@ -357,11 +351,7 @@ class Seq2Seq:
             src, tgt_in, mask = x
             logits = model(L.tensor(src), L.tensor(tgt_in), L.tensor(mask))
             loss = L.F.cross_entropy(logits, L.tensor(y), ignore_index=self.pad)
-            opt.zero_grad()
-            loss.backward()
-            L.clip(model.parameters(), 1.0)
-            opt.step()
-            return loss.item()
+            return update(L, model, opt, loss, 1.0)
 
         return model, step
 

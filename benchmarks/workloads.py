@@ -31,10 +31,10 @@ one thread each (``OPENBLAS_NUM_THREADS=1``, ``torch.set_num_threads(1)``), so a
 the machine slows both alike; CPU time (``time.process_time``) is counted, not wall time.
 
 Peak memory is measured in a fresh child process per (workload, library), which imports only
-that library: the resident set size read from ``/proc/self/statm`` after the model and the
-batches are built, subtracted from the peak (``ru_maxrss``) after three training steps. It
-counts every allocation (NumPy's and torch's own allocator alike), which ``tracemalloc``
-would not (it sees NumPy's arrays, not torch's).
+that library: the resident set size after the model and the batches are built, subtracted
+from the kernel's high-water mark of the resident set after three training steps (Linux's
+``VmHWM``, reset after building). It counts every allocation (NumPy's and torch's own
+allocator alike), which ``tracemalloc`` would not (it sees NumPy's arrays, not torch's).
 
     python benchmarks/workloads.py                  # every workload
     python benchmarks/workloads.py --only word_lm_lstm d2l_gru --steps 10
@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -400,21 +399,32 @@ def time_steps(work, libs, batches, warmup: int, steps: int, seed: int) -> dict:
     return {k: statistics.median(v) for k, v in times.items()}
 
 
-def rss_mb() -> float:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+def status_mb(field: str) -> float:
+    """A memory field of ``/proc/self/status`` (``VmRSS``, ``VmHWM``), in MiB."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError(f"/proc/self/status has no {field}")
 
 
 def memory_child(name: str, lib_name: str, seed: int) -> None:
-    """Peak memory of three training steps, over the memory after building (in this process)."""
+    """Peak memory of three training steps over the memory after building (in this process).
+
+    The kernel's high-water mark of the resident set (``VmHWM``) is reset after building
+    (``/proc/self/clear_refs``), then read after the steps. (``ru_maxrss`` would not do: Linux
+    carries it over from the parent process across ``exec``.)
+    """
     work = WORKLOADS[name]
     L = Ours() if lib_name == "tinygrad_rnn" else Torch()
     batches = work.data(seed)
     _, step = work.build(L)
-    base = rss_mb()
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    base = status_mb("VmRSS")
     for i in range(3):
         step(*batches[i % len(batches)])
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - base)
+    print(status_mb("VmHWM") - base)
 
 
 def memory(name: str, seed: int) -> dict:

@@ -145,7 +145,7 @@ class scope:
         state.scope = self.prev
 
 
-LONG_SUM = 1024  # fit_to sums more terms than this in float64
+LONG_SUM = 4096  # fit_to sums more terms than this in float64
 
 
 def fit_to(g, like):

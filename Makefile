@@ -29,7 +29,7 @@ $(PY):
 
 # Re-installs whenever the packaging metadata changes.
 $(STAMP_BASE): $(PACKAGING) | $(PY)
-	$(PY) -m pip install -q -e .
+	$(PY) -m pip install -q -e '.[plot]'
 	@touch $@
 
 # The dev install includes the base install, so it refreshes both stamps.
@@ -71,6 +71,8 @@ demo: $(STAMP_BASE) dot
 	$(PY) -m tinygrad_rnn demo
 
 # pytest exits with 5 when it collected no tests; that must fail the build, not pass it.
+# The "cuda" cases run on the GPU when CuPy finds one, else on the CuPy stand-in of
+# tests/fake_cuda (conftest.py: --fake-cuda=auto, the default): they pass or fail, never skip.
 test: $(STAMP_DEV) dot
 	@OPENBLAS_NUM_THREADS=1 $(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then \
@@ -84,7 +86,7 @@ test: $(STAMP_DEV) dot
 # copy exists. Single-threaded BLAS: faster for the lessons' small matrices.
 docs: $(STAMP_DOCS) dot
 	@if [ -n "$${CI:-}" ]; then $(MAKE) --no-print-directory chromium; fi
-	rm -rf docs/_build docs/lessons docs/sg_execution_times.rst
+	rm -rf docs/_build docs/_generated docs/lessons docs/sg_execution_times.rst
 	OPENBLAS_NUM_THREADS=1 TQDM_DISABLE=1 $(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
 
 bench: $(STAMP_BASE)

@@ -13,6 +13,12 @@ period of the machine hits all of them alike and their ratios stay comparable.
     python benchmarks/train_lstm.py --peers PATH/TO/bench/peers --json out.jsonl
     python benchmarks/train_lstm.py --rounds 3            # verdicts on the median of 3 rounds
     python benchmarks/train_lstm.py --interleaved         # with NumPy BPTT, in one process
+    python benchmarks/train_lstm.py --device cuda --config small medium large xl
+
+``--device cuda`` runs tinygrad_rnn on the GPU (CuPy) beside torch's fused layers on the same
+GPU (the peers' weights and batches, parameters moved with ``.cuda()``); the NumPy peers and
+torch on the CPU are left out. ``xl`` (batch 256, hidden 1024) exists for the GPU only.
+``benchmarks/gpu_run.sh`` runs this and the CUDA test suite in one command.
 
 The peers are looked for in ``$TINYGRAD_RNN_PEERS``, else in ``../shared/bench/peers`` beside
 the repository. torch is optional (``pip install torch==2.13.0``); without it the torch
@@ -39,6 +45,8 @@ TARGETS = {  # targets of the project, as (column, config) -> minimum ratio of t
     ("numpy hoisted", "large"): 0.9,
 }
 MEMORY_TARGET = 1.5  # peak RSS at most this times the hoisted NumPy BPTT's
+GPU_CONFIGS = {"xl": {"vocab": 65, "input": 128, "hidden": 1024, "batch": 256, "seq": 100,
+                      "warmup": 3, "steps": 12}}
 
 
 def target(name: str, cfg: str, cell: str) -> float | None:
@@ -72,7 +80,7 @@ def build_step(common, cfg: dict, cell: str, args):
 
     import tinygrad_rnn as tg
 
-    dtype = np.dtype(args.dtype)
+    dtype, device = np.dtype(args.dtype), args.device
     p = common.init_params(cfg, cell, args.seed, dtype)
     V, E, H = cfg["vocab"], cfg["input"], cfg["hidden"]
     layer_cls = {"lstm": tg.nn.LSTM, "gru": tg.nn.GRU, "rnn": tg.nn.RNN}[cell]
@@ -86,11 +94,14 @@ def build_step(common, cfg: dict, cell: str, args):
     rnn.bias_hh_l0.data[...] = p["b_hh"] if cell == "gru" else 0
     dec.weight.data[...] = p["Wd"].T
     dec.bias.data[...] = p["bd"]
+    for module in (emb, rnn, dec):
+        module.to(device)
     params = [*emb.parameters(), *rnn.parameters(), *dec.parameters()]
     opt = tg.optim.SGD(params, lr=args.lr)
 
     def step(X, Y):
         T, B = X.shape
+        X, Y = tg.tensor(X, device=device), tg.tensor(Y, device=device)
         out, _ = rnn(emb(X))
         loss = tg.F.cross_entropy(dec(out.reshape(T * B, H)), Y.reshape(-1))
         opt.zero_grad()
@@ -110,7 +121,7 @@ def run_child(args) -> int:
 
     import tinygrad_rnn as tg
 
-    cfg = dict(common.CONFIGS[args.config[0]], name=args.config[0])
+    cfg = dict(configs(common)[args.config[0]], name=args.config[0])
     cell = args.cell[0]
     warmup = args.warmup if args.warmup is not None else cfg["warmup"]
     steps = args.steps if args.steps is not None else cfg["steps"]
@@ -118,7 +129,8 @@ def run_child(args) -> int:
     batches = common.make_batches(cfg, args.seed)
     step = build_step(common, cfg, cell, args)
     times, losses, load = common.measure_quiet(step, batches, warmup, steps, args)
-    extra = {"peer": "tinygrad_rnn", "impl": "layer", "dtype": args.dtype, "warmup": warmup,
+    extra = {"peer": "tinygrad_rnn", "impl": "layer", "device": args.device,
+             "dtype": args.dtype, "warmup": warmup,
              "steps": steps, "lr": args.lr, "base_rss_mb": base,
              "peak_rss_mb": common.peak_rss_mb(),
              "versions": {"numpy": np.__version__, "tinygrad_rnn": tg.__version__},
@@ -126,6 +138,84 @@ def run_child(args) -> int:
     extra.update(load)
     print(json.dumps(common.summarize(times, losses, cfg, cell, extra)), flush=True)
     return 0
+
+
+def configs(common) -> dict:
+    return dict(common.CONFIGS, **GPU_CONFIGS)
+
+
+def run_torch_cuda_child(args) -> int:
+    """Measure torch's fused layers on the GPU once: the peers' model, moved with ``.cuda()``."""
+    peers = Path(args.peers)
+    spec = importlib.util.spec_from_file_location("torch_peer", peers / "torch_lstm.py")
+    peer = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(peer)
+    peer.set_threads_env(args.threads)
+    peer.import_numpy()
+    peer.import_torch(args.threads)
+    import numpy as np
+    import torch
+
+    if not torch.cuda.is_available():
+        print(f"torch {torch.__version__} has no usable CUDA here: its column stays empty",
+              file=sys.stderr)
+        return 0
+    cfg = dict(configs(peer)[args.config[0]], name=args.config[0])
+    cell = args.cell[0]
+    warmup = args.warmup if args.warmup is not None else cfg["warmup"]
+    steps = args.steps if args.steps is not None else cfg["steps"]
+    p = peer.init_params(cfg, cell, args.seed, np.dtype(args.dtype))
+    params, loss_fn, _ = peer.build_fused(cell, p, cfg)
+    for q in params:  # the modules hold these Parameter objects: moving .data moves them
+        q.data = q.data.cuda()
+    opt = torch.optim.SGD(params, lr=args.lr)
+    batches = [(torch.from_numpy(X).cuda(), torch.from_numpy(Y).cuda())
+               for X, Y in peer.make_batches(cfg, args.seed)]
+
+    def step(X, Y):
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(X, Y)
+        loss.backward()
+        opt.step()
+        return loss.item()  # waits for the GPU, as tinygrad_rnn's step does
+
+    times, losses, load = peer.measure_quiet(step, batches, warmup, steps, args)
+    extra = {"peer": "torch", "impl": "fused", "device": "cuda", "dtype": args.dtype,
+             "warmup": warmup, "steps": steps, "lr": args.lr,
+             "gpu_peak_mb": torch.cuda.max_memory_allocated() / 2 ** 20,
+             "versions": {"numpy": np.__version__, "torch": torch.__version__,
+                          "gpu": torch.cuda.get_device_name()},
+             "host": peer.host_info(args.threads)}
+    extra.update(load)
+    print(json.dumps(peer.summarize(times, losses, cfg, cell, extra)), flush=True)
+    return 0
+
+
+def measure_gpu(args) -> list[dict]:
+    """Every (config, cell): torch's fused layers, then tinygrad_rnn, on the same GPU."""
+    peers, py, records = Path(args.peers), sys.executable, []
+    for cfg in args.config:
+        for cell in args.cell:
+            flags = common_flags(args, cfg, cell) + ["--device", "cuda"]
+            print(f"== {cfg} {cell} on the GPU", file=sys.stderr, flush=True)
+            if has_torch():
+                records += run([py, __file__, "--_torch_child", "--peers", str(peers), *flags])
+            records += run([py, __file__, "--_child", "--peers", str(peers), *flags])
+    return records
+
+
+def report_gpu(records: list[dict]) -> None:
+    print("\ntokens/s on the GPU (median step); ratio = tinygrad_rnn / torch fused (cuDNN)")
+    by = {(r["config"], r["cell"], r["peer"]): r for r in records}
+    for cfg, cell in sorted({(r["config"], r["cell"]) for r in records}):
+        ours, torch = by.get((cfg, cell, "tinygrad_rnn")), by.get((cfg, cell, "torch"))
+        line = f"{cfg:7s} {cell:5s} "
+        line += f"{ours['tokens_per_s']:12,.0f}" if ours else f"{'failed':>12s}"
+        if torch:
+            line += f" {torch['tokens_per_s']:12,.0f}"
+            if ours:
+                line += f" {ours['tokens_per_s'] / torch['tokens_per_s']:6.2f}x"
+        print(line)
 
 
 def run_interleaved(args) -> int:
@@ -281,7 +371,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", nargs="+", default=["small", "medium", "large"],
-                    choices=["small", "medium", "large"])
+                    choices=["small", "medium", "large", *GPU_CONFIGS])
     ap.add_argument("--cell", nargs="+", default=["lstm", "gru", "rnn"],
                     choices=["lstm", "gru", "rnn"])
     ap.add_argument("--peers", default=None, help="folder of the peer scripts")
@@ -300,18 +390,25 @@ def main(argv=None) -> int:
     ap.add_argument("--json", default=None, help="also write every record to this file")
     ap.add_argument("--interleaved", action="store_true",
                     help="tinygrad_rnn and NumPy BPTT alternately in one process (no torch)")
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"],
+                    help="where tinygrad_rnn trains; cuda: beside torch on the same GPU")
     ap.add_argument("--_child", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--_torch_child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     args.peers = str(peers_dir(args.peers))
     if args._child:
         return run_child(args)
+    if args._torch_child:
+        return run_torch_cuda_child(args)
+    if args.device == "cpu" and set(args.config) & set(GPU_CONFIGS):
+        ap.error(f"--config {' '.join(GPU_CONFIGS)} is for --device cuda only")
     if args.interleaved:
         return run_interleaved(args)
-    records = measure_all(args)
+    records = measure_gpu(args) if args.device == "cuda" else measure_all(args)
     if args.json:
         with open(args.json, "w") as fh:
             fh.writelines(json.dumps(r) + "\n" for r in records)
-    report(records)
+    report_gpu(records) if args.device == "cuda" else report(records)
     return 0
 
 

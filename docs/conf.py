@@ -12,6 +12,8 @@ from pathlib import Path
 # it once) and with tqdm's bars off.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("TQDM_DISABLE", "1")
+# tg.viz.show leaves the pictures to the gallery's scraper (it writes files only in a script).
+os.environ["TINYGRAD_RNN_GALLERY"] = "1"
 
 DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parent
@@ -37,6 +39,8 @@ extensions = [
 exclude_patterns = ["_build", "lessons/*.ipynb", "lessons/*.py", "lessons/*.zip"]
 html_theme = "furo"
 html_title = f"tinygrad_rnn {release}"
+html_static_path = ["_static"]
+html_css_files = ["drawings.css"]  # drawings at their natural size, scrolling sideways if wide
 
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
@@ -60,6 +64,8 @@ sphinx_gallery_conf = {
     "image_scrapers": ("gallery_scrapers.scraper", "matplotlib"),
     "ignore_repr_types": r"graphviz|matplotlib|tinygrad_rnn\.viz",
     "download_all_examples": False,
+    # The downloaded notebooks show pyplot's figures inline, as the page does.
+    "first_notebook_cell": "%matplotlib inline",
     "remove_config_comments": True,
     "abort_on_example_error": True,
     "run_stale_examples": True,  # run every lesson at every build, changed or not
@@ -70,3 +76,14 @@ sphinx_gallery_conf = {
     "reset_modules": ("matplotlib", "gallery_scrapers.lesson_clock"),
     "reset_modules_order": "both",
 }
+
+
+def draw_home_picture(app):
+    """The home page's picture (``_generated/signature.svg``), drawn by the package at each build."""
+    from signature import draw_signature
+
+    draw_signature(DOCS / "_generated")
+
+
+def setup(app):
+    app.connect("builder-inited", draw_home_picture)

@@ -6,14 +6,16 @@ and ``tg.viz.plot_gradient_flow(...)`` a ``matplotlib.figure.Figure`` made witho
 After every code block, :func:`scraper` looks through the lesson's global variables for such
 objects that are new (or, for a graph, whose DOT text changed) and saves each to the next image
 path: graphs as SVG through Graphviz's ``dot`` (a big unroll stays sharp at any zoom), figures as
-PNG. So a drawing appears on the page when the code block that made it assigns it to a name,
-and it is drawn from the code at every build.
+PNG. So a drawing appears on the page when the code block that made it assigns it to a name
+(shown once, also when it is the block's last expression, as a notebook shows it), and it is
+drawn from the code at every build.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import resource
+import textwrap
 import time
 import warnings
 import weakref
@@ -56,9 +58,21 @@ def save(obj, path: Path) -> Path:
 def scraper(block, block_vars, gallery_conf) -> str:
     """sphinx-gallery image scraper: save the new pictures among the example's globals."""
     paths = block_vars["image_path_iterator"]
-    new = [obj for obj in list(block_vars["example_globals"].values()) if is_new(obj)]
+    # By identity, once: sphinx-gallery also keeps a block's last expression as ``___``.
+    found = {id(obj): obj for obj in list(block_vars["example_globals"].values())}
+    new = [obj for obj in found.values() if is_new(obj)]
     saved = [str(save(obj, Path(next(paths)))) for obj in new]
-    return figure_rst(saved, gallery_conf["src_dir"])
+    return "".join(picture_rst(path, gallery_conf["src_dir"]) for path in saved)
+
+
+def picture_rst(path: str, src_dir: str) -> str:
+    """The reST of one picture, one below the other. A Graphviz drawing (SVG) sits in a
+    ``tg-drawing`` box: ``_static/drawings.css`` keeps it at its natural size, so its labels stay
+    readable, and lets a drawing wider than the page scroll sideways instead of shrinking."""
+    rst = figure_rst([path], src_dir)
+    if path.endswith(".svg"):
+        rst = "\n.. container:: tg-drawing\n" + textwrap.indent(rst, "   ")
+    return rst
 
 
 # --- How long each lesson took, for tests/test_tutorials.py -----------------------------------

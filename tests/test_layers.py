@@ -16,12 +16,12 @@ PACKAGE = Path(__file__).resolve().parents[1] / "tinygrad_rnn"
 
 #: Bottom to top. A module may import modules of its own layer and of the layers below.
 LAYERS = [
-    ("scope grammar, weak references", ["scopes", "weak"]),
+    ("scope grammar, weak references, argument spelling", ["scopes", "weak", "args"]),
     ("array backend and BLAS threads", ["backend", "cuda", "threads"]),
     ("autograd", ["autograd"]),
-    ("tensor and primitive ops", ["tensor", "ops"]),
+    ("tensor and primitive ops", ["softmax", "inplace", "torch_methods", "tensor", "ops"]),
     ("fused ops", ["fused"]),
-    ("creation and combination", ["creation", "random", "combine"]),
+    ("creation and combination", ["creation", "random", "combine", "functions"]),
     ("gradient check", ["gradcheck"]),
     ("tracing", ["trace"]),
     ("neural networks", ["nn"]),

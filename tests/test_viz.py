@@ -67,12 +67,14 @@ def test_op_level_one_cluster_per_step_with_the_same_ops():
     steps = {k: v for k, v in clusters(dot).items() if k and STEP.match(k)}
     assert sorted(steps) == ["cluster_l0/t0", "cluster_l0/t1", "cluster_l0/t2"]
     names = labels(dot)
-    ops = [sorted(names[n].split("\\n")[0] for n in clusters(dot)[f"cluster_l0/t{t}/rnncell"])
-           for t in range(3)]
+    ops = [sorted(names[n].split("\\n")[0].split(" = ")[-1]
+                  for n in clusters(dot)[f"cluster_l0/t{t}/rnncell"]) for t in range(3)]
     # tanh(x W_ih^T + b_ih + h W_hh^T + b_hh), and at t = 0 the zero state h_0
     assert ops[1] == ops[2] == ["+", "+", "+", ".T", ".T", "@", "@", "tanh"]
-    assert ops[0] == sorted(ops[1] + ["tensor"])
-    assert [names[n] for n in clusters(dot)["cluster_l0/t1"]] == ["tensor\\n(2, 2)"]  # x_1
+    assert ops[0] == sorted(ops[1] + ["0"])  # "h₋₁ = 0", the state before the first step
+    assert [names[n] for n in clusters(dot)["cluster_l0/t1"]] == ["x₁\\n(2, 2)"]
+    assert sorted(v.split("\\n")[0] for v in names.values() if v.startswith("h")) == \
+        ["h₀ = tanh", "h₁ = tanh", "h₂ = tanh", "h₋₁ = 0"]
     assert "× 0.5\\n()" in names.values()  # a scalar op shows its constant
 
 
@@ -116,7 +118,7 @@ def test_cell_and_step_levels(level, per_step):
     assert sum(v.startswith("weight_hh_l1_reverse") for v in names.values()) == 1
     if level == "step":
         assert "4 cells" in names[steps["cluster_lstm/t2"][0]]
-        assert "lstm: outside the steps" in dot
+        assert "lstm: before the steps" in dot and "lstm: after the steps" in dot
 
 
 def test_deterministic_and_draw_source_matches():
@@ -232,7 +234,7 @@ def test_truncated_bptt_cut_drawn_as_a_dashed_edge():
     h = tg.nn.cut(h)
     hs2, _ = tg.graph.unroll(cell, xs[3:], h, start=3)
     alone = tg.viz.to_dot(hs2[-1].sum())
-    assert "✂ state (detached)" in alone and "style=\"filled,dashed\"" in alone
+    assert "✂ h₂ (detached)" in alone and "style=\"filled,dashed\"" in alone
     both = tg.viz.to_dot([hs1[-1].sum(), hs2[-1].sum()], level="cell")
     assert sum('label="✂ detach"' in e[2] for e in edges(both)) == 1
     hs3, _ = tg.graph.unroll(cell, xs[3:], tg.nn.detach_state(hs1[-1]), start=3)  # shared data

@@ -17,11 +17,73 @@ class DeviceError(RuntimeError):
     """An op was given tensors on different devices, or a device that cannot be used."""
 
 
-def check_device(device: str) -> str:
-    """Return ``device`` if it names a known device, else raise ``ValueError``."""
-    if device not in DEVICES:
-        raise ValueError(f"unknown device {device!r}: expected one of {', '.join(DEVICES)}")
-    return device
+class device(str):
+    """A device, as ``torch.device``: ``tg.device("cpu")``, ``tg.device("cuda")``,
+    ``tg.device("cuda:0")`` or ``tg.device("cuda", 0)``, with ``.type`` and ``.index``.
+
+    It is also the string of its type, so it compares equal to ``"cpu"`` and ``"cuda"`` and
+    prints as one (``t.device == "cuda"``). There is one GPU: ``"cuda:0"`` is ``"cuda"`` (they
+    compare equal), another index is refused.
+
+    >>> d = device("cuda:0")
+    >>> d.type, d.index, d == "cuda", d == "cpu"
+    ('cuda', 0, True, False)
+    """
+
+    def __new__(cls, spec, index: int | None = None):
+        if isinstance(spec, device) and index is None:
+            return spec
+        if not isinstance(spec, str):
+            raise TypeError(f"device(): expected a string such as 'cpu' or 'cuda:0', got "
+                            f"{type(spec).__name__}")
+        kind, colon, number = spec.partition(":")
+        if colon:
+            if index is not None or not number.isdigit():
+                raise ValueError(f"unknown device {spec!r}: expected 'cpu', 'cuda' or 'cuda:0'")
+            index = int(number)
+        if kind not in DEVICES:
+            raise ValueError(f"unknown device {spec!r}: expected one of {', '.join(DEVICES)} "
+                             "(or 'cuda:0')")
+        if index is not None and index != 0:
+            raise ValueError(f"device {spec!r}, index {index}: tinygrad_rnn uses one GPU, "
+                             "'cuda' (= 'cuda:0')")
+        d = super().__new__(cls, kind)
+        d.index = index
+        return d
+
+    @property
+    def type(self) -> str:
+        return str.__str__(self)
+
+    def __repr__(self) -> str:
+        index = "" if self.index is None else f", index={self.index}"
+        return f"device(type='{self.type}'{index})"
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, str):
+            return NotImplemented
+        try:
+            return self.type == device(other).type
+        except ValueError:
+            return False
+
+    def __ne__(self, other) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    __hash__ = str.__hash__
+
+    def __reduce__(self):
+        return device, (self.type, self.index)
+
+
+CPU, CUDA = device("cpu"), device("cuda")
+
+
+def check_device(spec) -> str:
+    """The type (``"cpu"`` or ``"cuda"``) of a device given as a string or a :class:`device`;
+    ``ValueError`` for an unknown one."""
+    return device(spec).type
 
 
 def xp_for(device: str):
@@ -45,14 +107,15 @@ def is_cupy_array(a) -> bool:
     return type(a).__module__.partition(".")[0] == "cupy"
 
 
-def device_of(a) -> str:
+def device_of(a) -> device:
     """``"cuda"`` for a CuPy array, ``"cpu"`` for anything else (NumPy arrays, lists, numbers)."""
-    return "cuda" if is_cupy_array(a) else "cpu"
+    return CUDA if is_cupy_array(a) else CPU
 
 
 def to_device(a, device: str):
     """Copy array ``a`` to ``device`` (no copy when it is already there)."""
-    if device_of(a) == check_device(device):
+    device = check_device(device)
+    if device_of(a).type == device:
         return a
     if device == "cpu":
         return a.get()
@@ -60,8 +123,50 @@ def to_device(a, device: str):
 
 
 def to_numpy(a) -> np.ndarray:
-    """A host NumPy array with the contents of ``a``."""
-    return a.get() if is_cupy_array(a) else np.asarray(a)
+    """A host NumPy array with the contents of ``a`` (first raising a failed deferred check)."""
+    if is_cupy_array(a):
+        check_deferred()
+        return a.get()
+    return np.asarray(a)
+
+
+def item(a):
+    """The one value of array ``a`` as a Python number (first raising a failed deferred check)."""
+    if is_cupy_array(a):
+        check_deferred()
+    return a.item()
+
+
+_deferred: dict = {}  # (error class, message) -> 0-d device bool: true when the check failed
+
+
+def check_later(failed, error: type[Exception], message: str) -> None:
+    """Raise ``error(message)`` at the next transfer to the host if ``failed`` turns out true.
+
+    ``failed`` is a 0-d boolean array on the GPU, e.g. ``(i < 0).any()`` for indices ``i``.
+    Asking for its value now would stop the Python thread until the GPU has caught up (a sync)
+    at every training step; instead it is kept (or-ed with earlier failures of the same check)
+    and read at the next transfer the user asks for: ``Tensor.item()``, ``.numpy()``,
+    ``print``. A bad index then raises a clear error there, naming the function and the
+    range, as a CUDA device-side assertion does in PyTorch; the values computed from it since
+    are invalid (CuPy wraps an out-of-range index around instead of failing). On the CPU the
+    same checks run at once: knowing a NumPy array's values costs nothing.
+    """
+    key = (error, message)
+    previous = _deferred.get(key)
+    _deferred[key] = failed if previous is None else previous | failed
+
+
+def check_deferred() -> None:
+    """Raise the first failed deferred check (one transfer for all of them), and forget them."""
+    if not _deferred:
+        return
+    checks = list(_deferred.items())
+    _deferred.clear()
+    flags = to_numpy(get_array_module(checks[0][1]).stack([f for _, f in checks]))
+    for ((error, message), _), failed in zip(checks, flags):
+        if failed:
+            raise error(message)
 
 
 _constants: dict = {}  # array type -> dtype -> value -> 0-d array

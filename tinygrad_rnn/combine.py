@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from . import ops
+from .args import spelled
 from .tensor import Tensor, promoted, promoted_pair
 
 
@@ -15,15 +16,18 @@ def as_tensors(ts, name: str) -> list:
             Tensor(t) for t in ts]
 
 
-def concat(ts, axis: int = 0) -> Tensor:
-    """Join tensors along an existing ``axis`` (``torch.cat``). As in torch, a 1-D empty tensor
-    is left out, so ``tg.zeros(0)`` can start a concatenation of tensors of any shape."""
+def concat(ts, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+    """Join tensors along an existing ``axis`` (or ``dim``, 0 by default), as ``torch.cat``
+    (``tg.cat``). As in torch, a 1-D empty tensor is left out, so ``tg.zeros(0)`` can start a
+    concatenation of tensors of any shape."""
+    axis = spelled("concat", "axis", axis, "dim", dim, default=0)
     ts = promoted(*as_tensors(ts, "concat"))
     return ops.Concat.apply(*([t for t in ts if t.shape != (0,)] or ts), axis=axis)
 
 
-def stack(ts, axis: int = 0) -> Tensor:
-    """Join tensors of equal shape along a new ``axis``."""
+def stack(ts, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+    """Join tensors of equal shape along a new ``axis`` (or ``dim``, 0 by default)."""
+    axis = spelled("stack", "axis", axis, "dim", dim, default=0)
     return ops.Stack.apply(*promoted(*as_tensors(ts, "stack")), axis=axis)
 
 

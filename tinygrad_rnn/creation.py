@@ -11,11 +11,11 @@ negative sizes and a zero ``arange`` step.
 from __future__ import annotations
 
 import math
-import operator
 
 import numpy as np
 
 from . import backend
+from .args import check_size, shape_of
 from .random import generator
 from .tensor import Tensor
 
@@ -29,28 +29,10 @@ def check_numeric(fn: str, dtype: np.dtype) -> None:
                         "booleans")
 
 
-def as_int(n, message: str) -> int:
-    """``n`` as a Python int if it is an integer (NumPy's too, bools not), else ``TypeError``."""
-    if isinstance(n, (bool, np.bool_)) or not hasattr(n, "__index__"):
-        raise TypeError(f"{message}, got {n!r} ({type(n).__name__})")
-    return operator.index(n)
-
-
-def check_size(fn: str, name: str, n, least: int = 0) -> int:
-    """``n`` as a Python int if it is an integer ``>= least``; the errors name ``fn`` and ``name``.
-
-    As torch: a ``TypeError`` for a non-integer, a ``ValueError`` for one that is too small.
-    """
-    n = as_int(n, f"{fn}(): {name} must be an integer")
-    if n < least:
-        wanted = "non-negative" if least == 0 else "positive" if least == 1 else f">= {least}"
-        raise ValueError(f"{fn}(): {name} must be {wanted}, got {n}")
-    return n
-
-
-def make(array: np.ndarray, dtype, device: str, requires_grad: bool, name=None,
+def make(array: np.ndarray, dtype, device, requires_grad: bool, name=None,
          fn: str = "tensor") -> Tensor:
-    """A leaf tensor from host ``array`` converted to ``dtype`` and moved to ``device``."""
+    """A leaf tensor from host ``array`` converted to ``dtype`` and moved to ``device`` (a string
+    such as ``"cuda:0"``, a :class:`~tinygrad_rnn.backend.device`, or ``None`` for the CPU)."""
     if dtype is not None:
         check_numeric(fn, np.dtype(dtype))
         array = array.astype(dtype, copy=False)
@@ -58,8 +40,13 @@ def make(array: np.ndarray, dtype, device: str, requires_grad: bool, name=None,
     if requires_grad and array.dtype.kind not in "fc":
         raise TypeError(f"{fn}(): only floating-point tensors can require gradients, not "
                         f"{array.dtype}")
-    data = backend.to_device(array, backend.check_device(device))
+    data = backend.to_device(array, "cpu" if device is None else device)
     return Tensor(data, requires_grad=requires_grad, name=name)
+
+
+def floating(dtype):
+    """``dtype``, or float32 (torch's default) for ``None``."""
+    return np.float32 if dtype is None else dtype
 
 
 def default_dtype(data) -> np.dtype | None:
@@ -98,18 +85,11 @@ def tensor(data, *, dtype=None, device: str = "cpu", requires_grad: bool = False
                 requires_grad, name)
 
 
-def shape_of(shape, fn: str) -> tuple:
-    """``zeros(2, 3)`` and ``zeros((2, 3))`` both mean shape (2, 3); sizes are checked as torch.
-
-    A size that is not an integer raises ``TypeError`` and a negative one ``ValueError``, each
-    naming ``fn`` (the creating function).
-    """
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = tuple(shape[0])
-    shape = tuple(as_int(n, f"{fn}(): sizes must be integers") for n in shape)
-    if any(n < 0 for n in shape):
-        raise ValueError(f"{fn}(): size {shape} has a negative dimension {min(shape)}")
-    return shape
+def sizes(shape: tuple, size, fn: str) -> tuple:
+    """The shape given as sizes (``zeros(2, 3)``), one tuple, or torch's ``size=`` keyword."""
+    if size is not None and shape:
+        raise TypeError(f"{fn}() got the shape twice: as sizes {shape} and as size={size}")
+    return shape_of(shape if size is None else (size,), fn)
 
 
 def full(shape, value, *, dtype=None, device="cpu", requires_grad=False) -> Tensor:
@@ -120,26 +100,46 @@ def full(shape, value, *, dtype=None, device="cpu", requires_grad=False) -> Tens
                 requires_grad, fn="full")
 
 
-def zeros(*shape, dtype=np.float32, device="cpu", requires_grad=False) -> Tensor:
+def zeros(*shape, size=None, dtype=np.float32, device="cpu", requires_grad=False) -> Tensor:
     """A tensor of zeros."""
-    return make(np.zeros(shape_of(shape, "zeros"), dtype=dtype), None, device, requires_grad,
+    return make(np.zeros(sizes(shape, size, "zeros"), dtype=floating(dtype)), None, device, requires_grad,
                 fn="zeros")
 
 
-def ones(*shape, dtype=np.float32, device="cpu", requires_grad=False) -> Tensor:
+def ones(*shape, size=None, dtype=np.float32, device="cpu", requires_grad=False) -> Tensor:
     """A tensor of ones."""
-    return make(np.ones(shape_of(shape, "ones"), dtype=dtype), None, device, requires_grad,
+    return make(np.ones(sizes(shape, size, "ones"), dtype=floating(dtype)), None, device, requires_grad,
                 fn="ones")
 
 
-def zeros_like(t: Tensor, *, dtype=None, requires_grad=False) -> Tensor:
+def like(t: Tensor, fill, dtype, device, requires_grad: bool, fn: str) -> Tensor:
+    """A leaf shaped like ``t`` holding ``fill(shape, dtype)``, in ``t``'s dtype and on its
+    device unless ``dtype`` or ``device`` say otherwise."""
+    dtype = t.dtype if dtype is None else np.dtype(dtype)
+    return make(np.asarray(fill(t.shape, dtype)), dtype, t.device if device is None else device,
+                requires_grad, fn=fn)
+
+
+def zeros_like(t: Tensor, *, dtype=None, device=None, requires_grad=False) -> Tensor:
     """Zeros with the shape, dtype and device of ``t``."""
-    return zeros(t.shape, dtype=dtype or t.dtype, device=t.device, requires_grad=requires_grad)
+    return like(t, np.zeros, dtype, device, requires_grad, "zeros_like")
 
 
-def ones_like(t: Tensor, *, dtype=None, requires_grad=False) -> Tensor:
+def ones_like(t: Tensor, *, dtype=None, device=None, requires_grad=False) -> Tensor:
     """Ones with the shape, dtype and device of ``t``."""
-    return ones(t.shape, dtype=dtype or t.dtype, device=t.device, requires_grad=requires_grad)
+    return like(t, np.ones, dtype, device, requires_grad, "ones_like")
+
+
+def full_like(t: Tensor, fill_value, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """``fill_value`` everywhere, with the shape, dtype and device of ``t``."""
+    return like(t, lambda shape, d: np.full(shape, fill_value, dtype=d), dtype, device,
+                requires_grad, "full_like")
+
+
+def randn_like(t: Tensor, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Standard normal draws (seeded generator) with the shape, dtype and device of ``t``."""
+    return like(t, lambda shape, d: generator().standard_normal(shape), dtype, device,
+                requires_grad, "randn_like")
 
 
 def arange(start, end=None, step=1, *, dtype=None, device="cpu", requires_grad=False) -> Tensor:
@@ -169,23 +169,64 @@ def eye(n: int, m: int | None = None, *, dtype=np.float32, device="cpu",
     """The identity matrix (``n`` by ``m``)."""
     n = check_size("eye", "n", n)
     m = None if m is None else check_size("eye", "m", m)
-    return make(np.eye(n, m, dtype=dtype), None, device, requires_grad, fn="eye")
+    return make(np.eye(n, m, dtype=floating(dtype)), None, device, requires_grad, fn="eye")
 
 
-def randn(*shape, dtype=np.float32, device="cpu", requires_grad=False) -> Tensor:
+def randn(*shape, size=None, dtype=np.float32, device="cpu", requires_grad=False) -> Tensor:
     """Standard normal draws from the seeded generator (the same on every device)."""
-    return make(generator().standard_normal(shape_of(shape, "randn")), dtype, device,
+    return make(generator().standard_normal(sizes(shape, size, "randn")), floating(dtype), device,
                 requires_grad, fn="randn")
 
 
-def rand(*shape, dtype=np.float32, device="cpu", requires_grad=False) -> Tensor:
+def rand(*shape, size=None, dtype=np.float32, device="cpu", requires_grad=False) -> Tensor:
     """Uniform draws in [0, 1) from the seeded generator (the same on every device)."""
-    return make(generator().random(shape_of(shape, "rand")), dtype, device, requires_grad,
+    return make(generator().random(sizes(shape, size, "rand")), floating(dtype), device, requires_grad,
                 fn="rand")
 
 
 def uniform(shape, low: float, high: float, *, dtype=np.float32, device="cpu",
             requires_grad=False) -> Tensor:
     """Uniform draws in [low, high) from the seeded generator."""
-    return make(generator().uniform(low, high, shape_of((shape,), "uniform")), dtype, device,
+    return make(generator().uniform(low, high, shape_of((shape,), "uniform")), floating(dtype), device,
                 requires_grad, fn="uniform")
+
+
+def randint(low, high=None, size=None, *, dtype=np.int64, device="cpu") -> Tensor:
+    """Integers drawn uniformly from ``[low, high)`` (``[0, low)`` when ``high`` is left out),
+    as ``torch.randint``: ``randint(10, (2, 3))`` or ``randint(1, 10, (2, 3))``."""
+    if size is None:  # randint(high, size)
+        low, high, size = 0, low, high
+    if size is None or high is None:
+        raise TypeError("randint(): expected randint(high, size) or randint(low, high, size)")
+    if high <= low:
+        raise ValueError(f"randint(): empty range [{low}, {high})")
+    return make(generator().integers(low, high, shape_of((size,), "randint")), dtype, device,
+                False, fn="randint")
+
+
+def multinomial(weights: Tensor, num_samples: int, replacement: bool = False) -> Tensor:
+    """Indices (int64) drawn with probability proportional to ``weights`` (one row of
+    non-negative weights, or a batch of rows: ``num_samples`` draws per row), as
+    ``torch.multinomial``. Without ``replacement`` an index is drawn at most once, the largest
+    of ``weight / Exp(1)`` first (so once the positive weights are used up, the zero ones
+    follow, as in torch)."""
+    w = weights.numpy() if isinstance(weights, Tensor) else np.asarray(weights)
+    if w.ndim not in (1, 2) or (w < 0).any() or not np.isfinite(w).all():
+        raise ValueError(f"multinomial(): weights must be one or a batch of rows of finite, "
+                         f"non-negative numbers, got shape {w.shape}")
+    num_samples = check_size("multinomial", "num_samples", num_samples, least=1)
+    rows = w.reshape(-1, w.shape[-1]).astype(np.float64)
+    if (rows.sum(axis=1) <= 0).any():
+        raise ValueError(f"multinomial(): a row of weights of shape {w.shape} sums to 0")
+    if replacement:
+        drawn = np.stack([generator().choice(rows.shape[1], num_samples, p=row / row.sum())
+                          for row in rows])
+    elif num_samples > rows.shape[1]:
+        raise ValueError(f"multinomial(): cannot draw {num_samples} samples without "
+                         f"replacement from {rows.shape[1]} categories")
+    else:
+        keys = rows / generator().exponential(size=rows.shape)
+        drawn = np.argsort(-keys, axis=1, kind="stable")[:, :num_samples]
+    device = weights.device if isinstance(weights, Tensor) else "cpu"
+    return make(drawn.reshape(w.shape[:-1] + (num_samples,)), np.int64, device, False,
+                fn="multinomial")

@@ -2,7 +2,11 @@
 
 ``is_available()`` never raises: without CuPy, without a GPU or without a working driver it
 returns ``False``, and ``reason()`` says which. Asking for ``"cuda"`` when it is not usable raises
-:class:`CudaUnavailableError` with that reason. The answer is computed once and cached.
+:class:`CudaUnavailableError` with that reason. The answer is computed once and cached;
+``reset()`` forgets it (after installing CuPy in a running notebook, say).
+
+A module that imitates CuPy without a GPU (the test suite has one) declares itself with a
+``__stand_in__`` sentence; ``reason()`` then says so, so no report mistakes it for a GPU.
 """
 from __future__ import annotations
 
@@ -30,7 +34,7 @@ def _probe() -> tuple[object, str]:
             return None, "a test kernel on the CUDA device gave a wrong result"
     except Exception as e:  # noqa: BLE001 - a missing NVRTC or broken driver raises many kinds
         return None, f"a test kernel on the CUDA device failed ({type(e).__name__}: {e})"
-    return cupy, ""
+    return cupy, getattr(cupy, "__stand_in__", "")
 
 
 def _get_status() -> tuple[object, str]:
@@ -46,8 +50,14 @@ def is_available() -> bool:
 
 
 def reason() -> str:
-    """Why CUDA is not usable (empty string when it is)."""
+    """Why CUDA is not usable (empty string when a GPU is; a stand-in's own sentence under one)."""
     return _get_status()[1]
+
+
+def reset() -> None:
+    """Forget the cached answer: the next question imports CuPy and probes the GPU again."""
+    global _status
+    _status = None
 
 
 def cupy():

@@ -66,7 +66,7 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
         numeric = np.zeros(t.shape)
         flat = t.data.reshape(-1)  # a view: perturbing it perturbs the input
         with no_grad():
-            for i in range(t.size):
+            for i in range(t.numel()):
                 old = flat[i].item()
                 flat[i] = old + eps
                 plus = scalar(fn(*inputs)).item()

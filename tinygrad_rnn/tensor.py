@@ -2,7 +2,10 @@
 
 A tensor made by an op records that op, its parents (a tuple, so graphs are deterministic) and
 the scope it was made in. ``backward()`` hands the graph to :mod:`tinygrad_rnn.autograd`.
-Operators delegate to the primitives in :mod:`tinygrad_rnn.ops`.
+Operators delegate to the primitives in :mod:`tinygrad_rnn.ops`. PyTorch's other names for
+what a tensor does (``view``, ``size()``, ``unsqueeze``, ...) come from the mixin
+:class:`~tinygrad_rnn.torch_methods.TorchMethods`, and in-place writes (``x[mask] = 0``,
+``p -= lr * p.grad``) from :class:`~tinygrad_rnn.inplace.InPlace`.
 """
 from __future__ import annotations
 
@@ -12,13 +15,16 @@ import threading
 import numpy as np
 
 from . import backend
+from .args import axis_and_keepdims, sizes_of, spelled
 from .autograd import run_backward, state
+from .inplace import InPlace, unwrap_index
+from .torch_methods import TorchMethods
 
 creation_numbers = itertools.count()
 accumulating = threading.Lock()  # one backward() at a time adds into .grad (threads share leaves)
 
 
-class Tensor:
+class Tensor(TorchMethods, InPlace):
     """An array with an optional gradient and the record of the op that made it.
 
     Attributes:
@@ -88,11 +94,8 @@ class Tensor:
         return self.data.dtype
 
     @property
-    def size(self) -> int:
-        return self.data.size
-
-    @property
-    def device(self) -> str:
+    def device(self) -> backend.device:
+        """``"cpu"`` or ``"cuda"``: a :class:`tinygrad_rnn.device`, equal to its string."""
         return backend.device_of(self.data)
 
     @property
@@ -129,13 +132,13 @@ class Tensor:
         return (self[i] for i in range(len(self)))
 
     def __bool__(self) -> bool:
-        if self.size != 1:
+        if self.numel() != 1:
             raise ValueError(f"the truth value of a tensor of shape {self.shape} is ambiguous")
-        return bool(self.data)
+        return bool(backend.item(self.data))
 
     def __format__(self, spec: str) -> str:
         """Format a one-element tensor as its number (``f"{loss:.3f}"``), others as ``repr``."""
-        if self.size == 1 and spec:
+        if self.numel() == 1 and spec:
             return format(self.item(), spec)
         return format(repr(self), spec)
 
@@ -146,8 +149,20 @@ class Tensor:
         return int(self.item())
 
     def __array__(self, dtype=None, copy=None):
-        a = self.numpy()
-        return a if dtype is None else a.astype(dtype)
+        """``np.asarray(t)``: the host array of a CPU tensor (shared, as torch); a CUDA tensor
+        raises, as CuPy and torch do: copying from the GPU is spelled ``.numpy()``."""
+        if self.device != "cpu":
+            raise TypeError(f"a tensor on {self.device} (shape {self.shape}) cannot be turned "
+                            "into a NumPy array implicitly; call .numpy() or .cpu() first")
+        a = self.data if dtype is None else self.data.astype(dtype, copy=False)
+        return a.copy() if copy and a is self.data else a
+
+    def __dlpack__(self, **kwargs):
+        """The data through DLPack, without a copy (``torch.from_dlpack(t)``)."""
+        return self.data.__dlpack__(**kwargs)
+
+    def __dlpack_device__(self):
+        return self.data.__dlpack_device__()
 
     # ---- conversion --------------------------------------------------------------------
     def numpy(self) -> np.ndarray:
@@ -156,19 +171,25 @@ class Tensor:
 
     def item(self):
         """The single value of a one-element tensor as a Python number."""
-        if self.size != 1:
-            raise ValueError(f"item(): tensor of shape {self.shape} has {self.size} elements, not 1")
-        return self.data.item()
+        if self.numel() != 1:
+            raise ValueError(f"item(): tensor of shape {self.shape} has {self.numel()} elements, not 1")
+        return backend.item(self.data)
 
     def tolist(self):
         return self.numpy().tolist()
 
-    def to(self, device: str | None = None, dtype=None) -> Tensor:
-        """This tensor on ``device`` and/or in ``dtype`` (differentiable)."""
+    def to(self, device=None, dtype=None) -> Tensor:
+        """This tensor on ``device`` and/or in ``dtype`` (differentiable), as torch's ``to``:
+        ``t.to("cuda")``, ``t.to(tg.float64)``, ``t.to(other)`` (other's device and dtype)."""
+        if isinstance(device, Tensor):
+            device, dtype = device.device, device.dtype
+        elif device is not None and not isinstance(device, str):  # to(dtype)
+            device, dtype = None, device
         out = self
         if dtype is not None and np.dtype(dtype) != self.dtype:
             out = out.astype(dtype)
         if device is not None and backend.check_device(device) != out.device:
+            backend.xp_for(device)  # an unusable GPU raises CudaUnavailableError, as creation does
             out = ops.ToDevice.apply(out, device=device)
         return out
 
@@ -185,8 +206,12 @@ class Tensor:
         return t
 
     def astype(self, dtype) -> Tensor:
-        """This tensor converted to ``dtype``; the gradient is converted back."""
-        return ops.Cast.apply(self, dtype=np.dtype(dtype))
+        """This tensor converted to ``dtype``; the gradient is converted back. An integer or
+        bool result is outside the graph, as in torch (such tensors carry no gradient)."""
+        dtype = np.dtype(dtype)
+        if dtype.kind not in "fc" and self.requires_grad:
+            return Tensor(self.data.astype(dtype))
+        return ops.Cast.apply(self, dtype=dtype)
 
     # ---- autograd ----------------------------------------------------------------------
     def initial_grad(self, grad=None):
@@ -195,7 +220,7 @@ class Tensor:
             raise RuntimeError("backward(): this tensor does not require grad: it was not "
                                "computed from any tensor with requires_grad=True")
         if grad is None:
-            if self.size != 1:
+            if self.numel() != 1:
                 raise RuntimeError(f"backward(): grad can be implicitly created only for a "
                                    f"scalar output, but this tensor has shape {self.shape}; "
                                    "pass grad= with the same shape")
@@ -376,15 +401,52 @@ class Tensor:
             x = x if bound is None else x.with_scalar(bound)[0]
         return ops.Clip.apply(x, lo=lo, hi=hi)
 
-    def sum(self, axis=None, keepdims: bool = False):
+    def sum(self, axis=None, keepdims=None, *, dim=None, keepdim=None):
+        """The sum over ``axis`` (or ``dim``: an int, several, or ``None`` for all)."""
+        axis, keepdims = axis_and_keepdims("sum", axis, keepdims, dim, keepdim)
         return ops.Sum.apply(self, axis=self.reduced_axes(axis, "sum"), keepdims=keepdims)
 
-    def mean(self, axis=None, keepdims: bool = False):
+    def mean(self, axis=None, keepdims=None, *, dim=None, keepdim=None):
+        """The mean over ``axis`` (or ``dim``)."""
+        axis, keepdims = axis_and_keepdims("mean", axis, keepdims, dim, keepdim)
         return ops.Mean.apply(self, axis=self.reduced_axes(axis, "mean"), keepdims=keepdims)
 
-    def max(self, axis=None, keepdims: bool = False):
-        """Largest values along ``axis``; tied maxima share the gradient equally."""
-        return ops.Max.apply(self, axis=self.reduced_axes(axis, "max"), keepdims=keepdims)
+    def max(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
+        """The largest values, in NumPy's way or in PyTorch's, by how it is called.
+
+        - ``x.max()``: the largest element (0-d); tied maxima share the gradient equally.
+        - ``x.max(axis=a, keepdims=False)`` (NumPy's spelling): the largest values along ``a``
+          (an int or several axes), tied maxima sharing the gradient (as ``torch.amax``).
+        - ``x.max(d)`` or ``x.max(dim=d, keepdim=False)`` (PyTorch's): a named tuple
+          ``(values, indices)`` as ``torch.max(x, d)``; the gradient goes to the element at the
+          index (the first of tied maxima).
+        - ``x.max(other)`` with a tensor: the elementwise maximum (``tg.maximum``).
+        """
+        return self.reduce_extreme("max", ops.Max, dim, keepdim, axis, keepdims)
+
+    def min(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
+        """The smallest values: called as :meth:`max` is, with the same results."""
+        return self.reduce_extreme("min", ops.Min, dim, keepdim, axis, keepdims)
+
+    def reduce_extreme(self, fn: str, op, dim, keepdim, axis, keepdims):
+        """``max`` or ``min`` (``op``), as their docstring says."""
+        if isinstance(dim, Tensor):
+            if fn == "min":
+                return -ops.Maximum.apply(*promoted_pair(-self, -dim))
+            return ops.Maximum.apply(*promoted_pair(self, dim))
+        axis, keepdims = axis_and_keepdims(fn, axis, keepdims, dim, keepdim)
+        if dim is not None:
+            return self.extreme(fn, dim, keepdims)
+        return op.apply(self, axis=self.reduced_axes(axis, fn), keepdims=keepdims)
+
+    def masked_fill(self, mask, value) -> Tensor:
+        """``value`` where the bool ``mask`` is true, else this tensor (out of place, as torch:
+        the gradient passes where the mask is false)."""
+        mask = mask.data if isinstance(mask, Tensor) else self.xp.asarray(mask)
+        if mask.dtype != bool:
+            raise TypeError(f"masked_fill(): the mask must be a bool tensor, not {mask.dtype}")
+        x, fill = promoted_pair(self, value)
+        return ops.Where.apply(fill, x, cond=mask)
 
     def reduced_axes(self, axis, name: str):
         """``axis`` (an int or several) as a sorted tuple of non-negative axes, or ``None`` for
@@ -400,9 +462,8 @@ class Tensor:
         return tuple(sorted(a % n for a in axes)) if axes and self.ndim else None
 
     def reshape(self, *shape):
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
-        return ops.Reshape.apply(self, shape=shape)
+        """The same elements in ``shape`` (sizes or one tuple; one size may be -1)."""
+        return ops.Reshape.apply(self, shape=sizes_of(shape))
 
     def transpose(self, *axes):
         """Two axes swapped, as torch's ``transpose(a, b)``; or all axes permuted, as NumPy's
@@ -418,9 +479,10 @@ class Tensor:
             axes = tuple(reversed(range(self.ndim)))
         return ops.Transpose.apply(self, axes=tuple(a % self.ndim for a in axes))
 
-    def split(self, sizes, axis: int = 0) -> list:
-        """Pieces along ``axis``: of ``sizes`` each (an int) or of the listed sizes (as torch)."""
-        axis = self.check_axis(axis, "split")
+    def split(self, sizes, axis: int | None = None, *, dim: int | None = None) -> list:
+        """Pieces along ``axis`` (or ``dim``, 0 by default): of ``sizes`` each (an int) or of
+        the listed sizes (as torch)."""
+        axis = self.check_axis(spelled("split", "axis", axis, "dim", dim, default=0), "split")
         n = self.shape[axis]
         if isinstance(sizes, int):
             if sizes < 0 or sizes == 0 < n:  # an empty axis gives one empty piece, as torch
@@ -448,11 +510,12 @@ class Tensor:
                              f"{self.shape} (expected in [{-self.ndim}, {self.ndim - 1}])")
         return axis % self.ndim
 
-    def chunk(self, n: int, axis: int = 0) -> list:
-        """``n`` pieces along ``axis`` (the last one smaller if it does not divide, as torch)."""
+    def chunk(self, n: int, axis: int | None = None, *, dim: int | None = None) -> list:
+        """``n`` pieces along ``axis`` (or ``dim``, 0 by default), the last one smaller if it
+        does not divide (as torch)."""
         if n <= 0:
             raise ValueError(f"chunk(): number of chunks must be positive, got {n}")
-        axis = self.check_axis(axis, "chunk")
+        axis = self.check_axis(spelled("chunk", "axis", axis, "dim", dim, default=0), "chunk")
         length = self.shape[axis]
         if length == 0:  # n empty pieces, as torch
             return self.split([0] * n, axis)
@@ -476,17 +539,6 @@ def grad(outputs: Tensor, inputs, grad_outputs=None, retain_graph: bool = False)
     found = run_backward(outputs, outputs.initial_grad(grad_outputs), retain_graph=retain_graph,
                          keep=frozenset(inputs))
     return tuple(Tensor(found[t]) if t in found else None for t in inputs)
-
-
-def unwrap_index(key):
-    """An index with tensors replaced by their arrays (integer-array and boolean indexing)."""
-    if isinstance(key, Tensor):
-        return key.data
-    if isinstance(key, tuple):
-        return tuple(k.data if isinstance(k, Tensor) else k for k in key)
-    if isinstance(key, list):
-        return np.asarray(key)
-    return key
 
 
 CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}  # bool < integer < floating < complex

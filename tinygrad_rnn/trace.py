@@ -17,10 +17,42 @@ and gradient-flow measurements are built on the :class:`Graph` it returns.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from .scopes import parse_scope, parse_step, step_name, unlayered
 from .tensor import Tensor
+
+SUBSCRIPTS = str.maketrans("0123456789-+", "₀₁₂₃₄₅₆₇₈₉₋₊")
+TIME = re.compile(r"_(t|\{t-1\})(?![A-Za-z0-9])")
+
+
+def named(t: Tensor, name: str) -> Tensor:
+    """``t``, named as the equations name it (``"f_t"``, ``"c_t"``): drawings read the name.
+
+    A cell names what it computes; ``_t`` stands for the time step, which a drawing writes as
+    a subscript (:func:`with_step`).
+
+    >>> import tinygrad_rnn as tg
+    >>> named(tg.ones(2), "h_t").name
+    'h_t'
+    """
+    t.name = name
+    return t
+
+
+def with_step(name: str, step: int | None) -> str:
+    """A recorded name with its time step as a subscript: ``("h_t", 3)`` -> ``"h₃"``,
+    ``("c_{t-1}", 3)`` -> ``"c₂"``; without a step ``_t`` is written ``ₜ``.
+
+    >>> with_step("W_ih x_t + b", 12), with_step("1 − f_t", None)
+    ('W_ih x₁₂ + b', '1 − fₜ')
+    """
+    def sub(m: re.Match) -> str:
+        if step is None:
+            return "ₜ" if m.group(1) == "t" else "ₜ₋₁"
+        return str(step - (m.group(1) != "t")).translate(SUBSCRIPTS)
+    return TIME.sub(sub, name)
 
 
 def is_parameter(t: Tensor) -> bool:

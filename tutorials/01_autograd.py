@@ -51,9 +51,11 @@ print("o was made by", type(o.op).__name__, "from", [type(p.op).__name__ for p i
 # The graph, drawn
 # ----------------
 # :func:`tinygrad_rnn.viz.draw` walks back from ``o`` through ``.parents`` and draws every
-# operation as a box and every leaf (our named inputs, in yellow) once. Reading it from left to
-# right is the forward pass; backpropagation walks it from right to left.
-graph = tg.viz.draw(o)
+# operation as a box and every leaf once: the ``inputs`` we name in a grey box, the weights in
+# yellow; ``values=True`` writes each number. Reading it from left to right is the forward pass;
+# backpropagation walks it from right to left.
+graph = tg.viz.draw(o, inputs=[x1, x2], values=True)
+tg.viz.show(graph)
 
 # %%
 # The order in which ``backward()`` visits the nodes is the reverse of a *topological order*:
@@ -101,9 +103,11 @@ for name, t in leaves.items():
     assert abs(by_hand[name] - t.grad.item()) < 1e-12
 
 # %%
-# The drawing can carry the gradients too: ``grads=True`` writes
-# :math:`\lVert\partial o/\partial\,\cdot\rVert` on each node and colours it by size.
-graph_with_grads = tg.viz.draw(o, grads=True)
+# The drawing can carry the gradients too: ``values=True`` now writes each gradient with its
+# sign (as micrograd draws it: :math:`-1.5` at ``x1``), and ``grads=True`` colours each node by
+# the size :math:`\lVert\partial o/\partial\,\cdot\rVert`.
+graph_with_grads = tg.viz.draw(o, inputs=[x1, x2], values=True, grads=True)
+tg.viz.show(graph_with_grads)
 
 # %%
 # By finite differences
@@ -143,3 +147,26 @@ print("gradcheck:", tg.gradcheck(neuron, inputs))
 # and :math:`\partial o/\partial x_1 = w_1 (1 - o^2) = -1.5`.
 print(f"do/dw1 = {w1.grad.item():.6f}   do/dx1 = {x1.grad.item():.6f}")
 assert np.isclose(w1.grad.item(), 1.0) and np.isclose(x1.grad.item(), -1.5)
+
+# %%
+# Summary
+# -------
+# * A forward pass records a graph: every tensor made by an operation knows the operation and
+#   its inputs.
+# * ``backward()`` walks that graph in reverse topological order and applies the chain rule:
+#   each operation multiplies the incoming gradient by its local derivative, and gradients
+#   arriving along several paths are added. One backward pass gives the gradient with respect to
+#   every input.
+# * Central differences need no derivative at all and check the analytic gradients;
+#   :func:`tinygrad_rnn.gradcheck` does it for every element of every input.
+#
+# Exercises
+# ---------
+# 1. Replace ``tanh`` by ``sigmoid``. Derive :math:`\partial o/\partial w_1` by hand (with
+#    :math:`\sigma' = \sigma(1 - \sigma)`) and check it with ``backward()`` and ``tg.gradcheck``.
+# 2. Use :math:`x_1` twice: :math:`o = \tanh(x_1 w_1 + x_1 w_2 + b)`. Predict
+#    :math:`\partial o/\partial x_1` and check it. What would go wrong if the engine *stored*
+#    each gradient in ``.grad`` instead of adding it?
+# 3. Vary :math:`\varepsilon` of the central difference from :math:`10^{-1}` to
+#    :math:`10^{-12}` and plot its error against ``backward()``. Why does the error first fall
+#    like :math:`\varepsilon^2`, then rise again?

@@ -2,11 +2,13 @@ r"""
 Lesson 2 — Linear regression by gradient descent
 ================================================
 
-The first program of the TensorFlow lecture (seed lecture 4) makes 100 points on the line
-:math:`y = 0.1\,x + 0.3` and recovers the slope and the intercept by gradient descent, logging
-the loss with ``tf.summary.scalar`` so that TensorBoard can plot it. This lesson does the same
-with ``tinygrad_rnn``: the same data, the same model, the same optimiser, and TensorBoard event
-files written through ``tensorboardX`` when it is installed.
+The deep-learning lecture on RNNs ends with two items, "Linear Regression in TensorFlow" and
+"TensorBoard" (add the metrics of interest to ``tf.summary``, e.g. ``tf.summary.scalar``, and
+run ``tensorboard --logdir``). The classic program for the first is TensorFlow's old
+getting-started example: it makes 100 points on the line :math:`y = 0.1\,x + 0.3` and recovers
+the slope and the intercept by gradient descent. This lesson does the same with
+``tinygrad_rnn`` — the same data, the same model, the same optimiser — and logs the loss for
+TensorBoard, with event files written through ``tensorboardX``.
 
 **The number to check:** after 201 steps of gradient descent with learning rate 0.5, the fitted
 :math:`W` and :math:`b` are within :math:`10^{-3}` of the true 0.1 and 0.3.
@@ -15,7 +17,8 @@ files written through ``tensorboardX`` when it is installed.
 # %%
 # The data and the model
 # ----------------------
-# The lecture's TensorFlow 1 code reads, line for line::
+# TensorFlow 1's getting-started example (the lecture's notes carry no code of their own)
+# read::
 #
 #     x_data = np.random.rand(100).astype(np.float32)
 #     y_data = x_data * 0.1 + 0.3
@@ -27,7 +30,6 @@ files written through ``tensorboardX`` when it is installed.
 # Here the parameters are tensors with ``requires_grad=True`` and the optimiser is
 # :class:`tinygrad_rnn.optim.SGD`, whose update is :math:`\theta \leftarrow \theta - \eta\,
 # \partial L/\partial\theta`.
-import tempfile
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -49,16 +51,26 @@ print(f"initial W = {W.item():.4f}, b = {b.item():.4f}")
 # Logging scalars for TensorBoard
 # -------------------------------
 # ``tf.summary.scalar("loss", loss)`` becomes ``writer.add_scalar("loss", value, step)`` with
-# ``tensorboardX``, which writes the same event files without TensorFlow. It is optional: without
-# it the lesson keeps the numbers in a list and plots them with matplotlib all the same.
+# ``tensorboardX``, which writes the same event files without TensorFlow (``pip install
+# tinygrad_rnn[tb]``, or ``pip install tensorboardX``). The files go where TensorBoard and
+# PyTorch's ``SummaryWriter`` put them by default, one folder per run under ``runs/`` in the
+# folder you run the lesson from: ``runs/linear_regression``. Each run of the lesson first
+# removes the event files of the previous one, so that TensorBoard shows one curve, not a pile.
+# Without ``tensorboardX`` the lesson says so and goes on: it keeps the numbers in a list and
+# plots them with matplotlib all the same.
 try:
     from tensorboardX import SummaryWriter
 except ImportError:
     SummaryWriter = None
-    print("tensorboardX is not installed (pip install tensorboardX): no event files")
+    print("tensorboardX is not installed, so this run writes no TensorBoard event files "
+          "(pip install tensorboardX, or the package's [tb] extra); the rest runs as usual")
 
-logdir = Path(tempfile.mkdtemp(prefix="tinygrad_rnn_linear_regression_"))
-writer = SummaryWriter(str(logdir)) if SummaryWriter else None
+logdir = Path("runs") / "linear_regression"
+writer = None
+if SummaryWriter:
+    for old in logdir.glob("events.out.tfevents.*"):
+        old.unlink()
+    writer = SummaryWriter(str(logdir))
 
 # %%
 # Training
@@ -110,15 +122,16 @@ ax_fit.plot(xs, path[0][0] * xs + path[0][1], "--", label="after step 0")
 ax_fit.plot(xs, W.item() * xs + b.item(), label=f"fitted: {W.item():.4f} x + {b.item():.4f}")
 ax_fit.set(xlabel="x", ylabel="y", title="the fit")
 ax_fit.legend()
+tg.viz.show(fig)
 
 # %%
 # Reading the event file back
 # ---------------------------
-# ``tensorboard --logdir`` on the folder printed below shows the same curves. An event file is a
+# ``tensorboard --logdir runs`` shows the same curves in a browser. An event file is a
 # sequence of records (length, checksum, a serialised ``Event`` protocol buffer, checksum);
 # reading the ``loss`` scalars back shows they are exactly the numbers plotted above.
-print("event files in", logdir)
 if writer:
+    print("event files in", logdir.resolve())
     from tensorboardX.proto.event_pb2 import Event
 
     def read_scalars(folder, tag):
@@ -144,3 +157,22 @@ if writer:
 # The fitted parameters against the true ones:
 print(f"W = {W.item():.6f}  (true {TRUE_W})   b = {b.item():.6f}  (true {TRUE_B})")
 assert abs(W.item() - TRUE_W) < 1e-3 and abs(b.item() - TRUE_B) < 1e-3
+
+# %%
+# Summary
+# -------
+# * Every training loop of this course is the same four lines: a forward pass to the loss,
+#   ``zero_grad()``, ``backward()``, ``step()``.
+# * On a quadratic loss, gradient descent shrinks the error by a constant factor per step,
+#   :math:`\max_k |1 - \eta \lambda_k|`, set by the learning rate and the Hessian's eigenvalues.
+# * ``tensorboardX`` writes TensorBoard's event files without TensorFlow;
+#   ``tensorboard --logdir runs`` plots them.
+#
+# Exercises
+# ---------
+# 1. From the Hessian's eigenvalues, predict the largest learning rate for which gradient
+#    descent still converges (:math:`\eta < 2/\lambda_{\max}`). Try a rate just below and
+#    just above it.
+# 2. Replace SGD by ``tg.optim.Adam(..., lr=0.1)``. Does the loss still fall on a straight line
+#    on the log scale? Why not?
+# 3. Log the gradient norm as a second scalar and look at both curves in TensorBoard.

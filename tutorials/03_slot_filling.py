@@ -109,6 +109,7 @@ ax.semilogy(rnn_losses, label="RNN tagger")
 ax.set(xlabel="Adam step", ylabel="cross-entropy (nats per word)", title="training loss")
 ax.legend()
 ax.grid(alpha=0.3)
+tg.viz.show(fig)
 
 # %%
 # The feed-forward loss levels off at a floor it cannot pass. On the slot words (city, month and
@@ -147,8 +148,10 @@ for name, model in (("feed-forward", feedforward), ("RNN", recurrent)):
 # before the loop. The graph that backpropagation walks *is* this unrolled graph, which is the
 # subject of the next lesson.
 one = encode(lecture[:1])
-h, _ = recurrent.rnn(recurrent.embed(tg.tensor(one.x)))
-unrolled = tg.viz.draw(h, level="step", module=recurrent, rankdir="TB")
+e = recurrent.embed(tg.tensor(one.x))
+h, _ = recurrent.rnn(e)
+unrolled = tg.viz.draw(h, level="step", module=recurrent, inputs={e: lecture[0][0]})
+tg.viz.show(unrolled)
 
 # %%
 # The number to check
@@ -166,3 +169,23 @@ def slot_accuracy(model, data):
 ff_acc, rnn_acc = slot_accuracy(feedforward, test), slot_accuracy(recurrent, test)
 print(f"slot accuracy: feed-forward {ff_acc:.3f}, RNN {rnn_acc:.3f}")
 assert ff_acc < 0.6 and rnn_acc > 0.99
+
+# %%
+# Summary
+# -------
+# * A tagger that reads one word at a time gives the same word the same answer: it cannot
+#   tell "arrive Taipei" from "leave Taipei" at the word "Taipei".
+# * A recurrent network carries a state :math:`h_t` from word to word, computed by the same
+#   weights at every step; its output at step :math:`t` depends on every word up to :math:`t`.
+# * Unrolled over a sentence, an RNN is a deep network with shared weights: the graph that
+#   backpropagation walks.
+#
+# Exercises
+# ---------
+# 1. Put the verb after the slots: "taipei on november 2nd i would like to arrive". What slot
+#    accuracy do you expect from the RNN tagger, and why? (Lesson 9 answers.)
+# 2. Give the feed-forward tagger a window: the embeddings of the word and of the four words
+#    before it, concatenated. Can it solve the task? What must it assume about the sentences
+#    that the RNN need not?
+# 3. Shrink the RNN's hidden size to 2, then to 1. Does it still solve the task? How much
+#    memory does the task need?

@@ -8,7 +8,7 @@ tests prove the two equal.
 """
 from __future__ import annotations
 
-from ..backend import get_array_module
+from ..backend import device_of, get_array_module
 from ..ops.base import Op
 
 
@@ -25,13 +25,17 @@ class CrossEntropy(Op):
 
     def forward(self, x, target, ignore_index=-100):
         xp = get_array_module(x)
-        target = xp.asarray(target)  # on the logits' device
+        target = get_array_module(target).asarray(target)
         if x.ndim != 2 or target.shape != (x.shape[0],):
             raise ValueError(f"logits must be (N, C) and target (N,), got {x.shape} and "
                              f"{target.shape}")
         rows = xp.arange(x.shape[0])
         keep = target != ignore_index
-        self.all_kept = bool(keep.all())
+        # Knowing that every row counts (the common case) skips the masking. For a target on
+        # the GPU, finding out would stall the step (a sync), so its rows are always masked:
+        # the same numbers, as the mask multiplies by exactly 1 or 0.
+        self.all_kept = device_of(keep) == "cpu" and bool(keep.all())
+        target, keep = xp.asarray(target), xp.asarray(keep)  # on the logits' device
         t = target if self.all_kept else xp.where(keep, target, 0)
         m = x.max(axis=1, keepdims=True)
         e = xp.subtract(x, m)

@@ -13,7 +13,8 @@ import numpy as np
 from .. import backend
 from ..random import generator
 from ..tensor import Tensor
-from .ctc import ctc_loss
+from .attention import masked_softmax  # noqa: F401  (tg.F.masked_softmax)
+from .ctc import ctc_beam_search, ctc_greedy_decode, ctc_loss
 from .softmax import log_softmax, logsumexp, softmax
 
 # isort: split
@@ -47,6 +48,8 @@ def cross_entropy(logits: Tensor, target, weight=None, ignore_index: int = -100,
     default applies :class:`tinygrad_rnn.fused.CrossEntropy`, the same numbers in one op.
     Logits (N, C, d1, ...) with targets (N, d1, ...), or (C,) with a 0-d target, class
     ``weight`` (C,) and ``label_smoothing`` go to :func:`cross_entropy_classes`.
+    A class outside ``[0, C)`` raises ``ValueError``: at once for targets on the host, at the
+    next transfer to the host for targets on the GPU (:func:`tinygrad_rnn.backend.check_later`).
     """
     if weight is not None or label_smoothing or logits.ndim != 2:
         return cross_entropy_classes(logits, target, weight, ignore_index, reduction,
@@ -59,18 +62,29 @@ def cross_entropy(logits: Tensor, target, weight=None, ignore_index: int = -100,
         raise TypeError(f"cross_entropy(): target must hold integer classes, not {t.dtype}")
     n, classes = logits.shape
     keep = t != ignore_index
-    all_kept = bool(keep.all())
-    picked = t if all_kept else t[keep]
-    if picked.size and (int(picked.min()) < 0 or int(picked.max()) >= classes):
-        raise ValueError(f"cross_entropy(): target classes must be in [0, {classes})")
+    if backend.device_of(t) == "cuda":  # reading the targets now would stall every step
+        all_kept = False  # unknown without a sync: every row is masked (by exactly 1 or 0)
+        backend.check_later((((t < 0) | (t >= classes)) & keep).any(), ValueError,
+                            f"cross_entropy(): a target on the 'cuda' device was outside "
+                            f"[0, {classes}) (checked at this transfer to the host; results "
+                            "computed from it are invalid)")
+    else:
+        all_kept = bool(keep.all())
+        picked = t if all_kept else t[keep]
+        if picked.size and (int(picked.min()) < 0 or int(picked.max()) >= classes):
+            raise ValueError(f"cross_entropy(): target classes must be in [0, {classes})")
     if fused:
         losses = CrossEntropy.apply(logits, target=t, ignore_index=ignore_index)
     else:
-        losses = -log_softmax(logits, axis=1)[logits.xp.arange(n), logits.xp.where(keep, t, 0)]
+        xp = logits.xp  # the classes and the mask go to the logits' device
+        cols = xp.asarray(backend.get_array_module(t).where(keep, t, 0))
+        losses = -log_softmax(logits, axis=1)[xp.arange(n), cols]
         if not all_kept:
-            losses = losses * Tensor(keep.astype(logits.dtype))
+            losses = losses * Tensor(xp.asarray(keep.astype(logits.dtype)))
     if reduction == "mean" and not all_kept:
-        return losses.sum() / float(keep.sum())
+        count = keep.sum()  # on the GPU, a 0-d array: no sync
+        return losses.sum() / (Tensor(count.astype(logits.dtype)) if backend.device_of(count)
+                               == "cuda" else float(count))
     return reduce_loss(losses, reduction, "cross_entropy")
 
 
@@ -125,8 +139,9 @@ def nll_loss(input: Tensor, target, weight=None, ignore_index: int = -100,
 
 def class_rows(name: str, x: Tensor, target) -> tuple:
     """``(rows, t, shape)``: ``x`` (N, C, d...) or (C,) as rows (M, C) with the class axis last,
-    ``target`` (N, d...) or () as an integer array (M,), and the shape of the losses."""
-    t = target.data if isinstance(target, Tensor) else x.xp.asarray(target)
+    ``target`` (N, d...) or () as an integer array (M,) on ``x``'s device, and the shape of
+    the losses."""
+    t = x.xp.asarray(target.data if isinstance(target, Tensor) else target)
     if t.dtype.kind not in "iu":
         raise TypeError(f"{name}(): target must hold integer classes, not {t.dtype}")
     expected = () if x.ndim == 1 else (x.shape[0], *x.shape[2:])
@@ -202,12 +217,23 @@ def mse_loss(a: Tensor, b: Tensor, reduction: str = "mean") -> Tensor:
 
 
 def embedding(idx, weight: Tensor) -> Tensor:
-    """Rows of ``weight`` (num, dim) picked by integer ``idx`` of any shape -> idx.shape + (dim,)."""
+    """Rows of ``weight`` (num, dim) picked by integer ``idx`` of any shape -> idx.shape + (dim,).
+
+    An index outside ``[0, num)`` raises ``IndexError``: at once for indices on the host; for
+    indices on the GPU at the next transfer to the host (``loss.item()``), since reading them
+    now would stall every step (:func:`tinygrad_rnn.backend.check_later`).
+    """
     i = idx.data if isinstance(idx, Tensor) else weight.xp.asarray(idx)
     if i.dtype.kind not in "iu":
         raise TypeError(f"embedding(): indices must be integers, not {i.dtype}")
-    if i.size and (int(i.min()) < 0 or int(i.max()) >= weight.shape[0]):
-        raise IndexError(f"embedding(): indices must be in [0, {weight.shape[0]}), got "
+    n = weight.shape[0]
+    if i.size and backend.device_of(i) == "cuda":
+        backend.check_later((i.min() < 0) | (i.max() >= n), IndexError,
+                            f"embedding(): an index on the 'cuda' device was outside [0, {n}) "
+                            "(checked at this transfer to the host; results computed from it "
+                            "are invalid)")
+    elif i.size and (int(i.min()) < 0 or int(i.max()) >= n):
+        raise IndexError(f"embedding(): indices must be in [0, {n}), got "
                          f"[{int(i.min())}, {int(i.max())}]")
     return weight[i]
 
@@ -227,6 +253,8 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
 
 __all__ = [
     "cross_entropy",
+    "ctc_beam_search",
+    "ctc_greedy_decode",
     "ctc_loss",
     "dropout",
     "embedding",

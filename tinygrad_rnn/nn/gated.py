@@ -12,6 +12,7 @@ import numpy as np
 
 from ..combine import stack
 from ..fused import ArrayPool, GRUSequence, GRUStep, LSTMOutput, LSTMSequence, LSTMStep
+from ..trace import named
 from .cells.gru import cho_gru_step, gru_step
 from .cells.lstm import lstm_step
 from .recurrent import Recurrence, RecurrentLayer, both, project
@@ -82,7 +83,7 @@ class LSTM(RecurrentLayer):
         seq = LSTMSequence(len(x), reverse=reverse, pool=self.pool)
 
         def fused_step(t, hc):
-            return LSTMStep.apply(x_proj, hc, *weights, t=t, seq=seq)
+            return named(LSTMStep.apply(x_proj, hc, *weights, t=t, seq=seq), "[h_t, c_t]")
 
         def finish(hcs, hc):
             return LSTMOutput.apply(*hcs, seq=seq), (hc[0], hc[1])
@@ -153,7 +154,7 @@ class GRU(RecurrentLayer):
         seq = GRUSequence(len(x), reverse=reverse, pool=self.pool)
 
         def fused_step(t, state):
-            return (GRUStep.apply(x_proj, state[0], *weights, t=t, seq=seq),)
+            return (named(GRUStep.apply(x_proj, state[0], *weights, t=t, seq=seq), "h_t"),)
         return Recurrence(fused_step, range(len(x)), state)
 
     def extra_repr(self) -> str:

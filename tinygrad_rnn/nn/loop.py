@@ -14,10 +14,12 @@ from typing import Any
 
 from ..autograd import state as grad_state
 from ..scopes import step_name
+from ..tensor import Tensor
+from ..trace import named
 
 
 def unroll(cell: Callable, xs: Sequence, state: Any = None, layer: str = "l0", start: int = 0,
-           *, reverse: bool = False) -> tuple[list, Any]:
+           *, reverse: bool = False, x_name: str = "x_t") -> tuple[list, Any]:
     """Run ``state = cell(xs[t], state)`` over the steps of ``xs``, each under its own scope.
 
     Step ``t`` runs under ``tg.scope(layer, step_name(start + t))``, after the scope already
@@ -36,6 +38,8 @@ def unroll(cell: Callable, xs: Sequence, state: Any = None, layer: str = "l0", s
             that chunks drawn together keep apart).
         reverse: run the steps backwards in time, ``t = T-1, ..., 0`` (the backward direction
             of a bidirectional layer).
+        x_name: what drawings call ``xs[t]`` when ``xs`` is a tensor (the slice is made in
+            the step): ``"x_t"``, or a layer's ``"W_ih x_t + b"`` for its input projection.
 
     Returns:
         ``(hs, state)``: ``hs[t]`` is what step ``t`` handed on, in time order: the state, or
@@ -50,10 +54,12 @@ def unroll(cell: Callable, xs: Sequence, state: Any = None, layer: str = "l0", s
     """
     T, outer = len(xs), grad_state.scope
     hs = [None] * T
+    sliced = isinstance(xs, Tensor)
     try:  # what ``with scope(layer, step_name(start + t))`` does, without its call overhead
         for t in (range(T - 1, -1, -1) if reverse else range(T)):
             grad_state.scope = outer + (layer, step_name(start + t))
-            state = cell(xs[t], state)
+            x_t = named(xs[t], x_name) if sliced else xs[t]
+            state = cell(x_t, state)
             hs[t] = state[0] if isinstance(state, tuple) else state
     finally:
         grad_state.scope = outer

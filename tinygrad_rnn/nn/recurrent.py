@@ -26,6 +26,7 @@ from ..combine import concat, stack
 from ..creation import check_size, zeros
 from ..scopes import REVERSE, layer_name
 from ..tensor import Tensor
+from ..trace import named
 from . import functional as F
 from .cells.base import init_uniform
 from .cells.rnn import INITS, activation, identity_init
@@ -63,12 +64,14 @@ class Recurrence(NamedTuple):
             ``range(T)`` for a fused step (it reads its own row of the projection).
         state: the state the loop starts from.
         finish: ``(hs, state) -> (output (T, N, H), final state tuple)``, after the loop.
+        x_name: what drawings call the step's row of ``xs`` (see :func:`~tinygrad_rnn.nn.unroll`).
     """
 
     step: Callable
     xs: Sequence
     state: Any
     finish: Callable = stacked
+    x_name: str = "W_ih x_t + b"
 
 
 class RecurrentLayer(Module):
@@ -109,6 +112,16 @@ class RecurrentLayer(Module):
                 if bias:
                     setattr(self, f"bias_ih_l{k}{suffix}", new((self.gates * H,)))
                     setattr(self, f"bias_hh_l{k}{suffix}", new((self.gates * H,)))
+
+    @property
+    def _flat_weights_names(self) -> list[str]:
+        """The parameter names in torch's order, under torch's private name (which code that
+        initialises a ``torch.nn.GRU`` weight by weight reads, with ``_parameters``)."""
+        return [name for name, _ in self.own_parameters()]
+
+    def flatten_parameters(self) -> None:
+        """Nothing to do: torch packs the weights into one buffer for cuDNN here; each weight
+        of ours is already its own contiguous array."""
 
     def weights(self, k: int, suffix: str) -> tuple:
         """``(weight_ih, weight_hh, bias_ih, bias_hh)`` of layer ``k`` (biases ``None`` if none)."""
@@ -162,7 +175,8 @@ class RecurrentLayer(Module):
         layer = layer_name(k, reverse)
         with scope(layer):
             plan = self.recurrence(x, state, *self.weights(k, suffix), reverse)
-        hs, state = unroll(plan.step, plan.xs, plan.state, layer, reverse=reverse)
+        hs, state = unroll(plan.step, plan.xs, plan.state, layer, reverse=reverse,
+                           x_name=plan.x_name)
         with scope(layer):
             return plan.finish(hs, state)
 
@@ -188,7 +202,7 @@ class RecurrentLayer(Module):
         name, layers = type(self).__name__, self.num_layers * len(self.suffixes)
         N, H = x.shape[1], self.hidden_size
         if hx is None:
-            zero = zeros(N, H, dtype=x.dtype, device=x.device)
+            zero = named(zeros(N, H, dtype=x.dtype, device=x.device), "initial state = 0")
             return [(zero,) * len(self.states)] * layers
         hx = (hx,) if len(self.states) == 1 and isinstance(hx, Tensor) else hx
         if not isinstance(hx, (tuple, list)) or len(hx) != len(self.states) \
@@ -269,7 +283,7 @@ class RNN(RecurrentLayer):
         x_proj, w_hh_t, phi = project(x, w_ih, both(b_ih, b_hh)), w_hh.T, self.activation
 
         def step(x_t, state):
-            return (phi(x_t + state[0] @ w_hh_t),)
+            return (named(phi(x_t + state[0] @ w_hh_t), "h_t"),)
         return Recurrence(step, x_proj, state)
 
     def extra_repr(self) -> str:

@@ -27,8 +27,8 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
 
     The norm is taken over all gradients together, as if concatenated into one vector:
     :math:`n = \lVert (\lVert g_1\rVert_p, \lVert g_2\rVert_p, \dots) \rVert_p`, and every
-    gradient is multiplied by :math:`c = \text{max\_norm} / (n + 10^{-6})` when :math:`c < 1`
-    (``torch.nn.utils.clip_grad_norm_``).
+    gradient is multiplied by :math:`\min(c, 1)` with :math:`c = \text{max\_norm} / (n + 10^{-6})`
+    (``torch.nn.utils.clip_grad_norm_``), on the gradients' device: no transfer to the host.
 
     Args:
         parameters: a tensor or an iterable of tensors whose ``.grad`` is clipped.
@@ -59,10 +59,12 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
     if error_if_nonfinite and not bool(xp.isfinite(total)):
         raise RuntimeError(f"clip_grad_norm_(): the total norm of order {norm_type} of the "
                            "gradients is non-finite, so it cannot be clipped")
-    coef = float(max_norm) / (float(total) + 1e-6)
-    if coef < 1 or math.isnan(coef):  # a NaN norm makes every gradient NaN, as torch
-        for g in grads:
-            g *= coef
+    # min(c, 1) on the device, as torch: deciding "c < 1" on the host would stall every step on
+    # the GPU (a sync). c is computed in float64 and rounded to each gradient's dtype, as when
+    # it was a Python float. A NaN norm makes every gradient NaN, as torch (minimum keeps NaN).
+    coef = xp.minimum(float(max_norm) / (total.astype("float64") + 1e-6), 1.0)
+    for g in grads:
+        g *= coef.astype(g.dtype)
     return Tensor(total)
 
 

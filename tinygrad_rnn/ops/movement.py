@@ -5,6 +5,7 @@ import numpy as np
 
 from ..autograd import Scatter
 from ..backend import get_array_module
+from ..inplace import index_on
 from .base import Op
 
 
@@ -40,6 +41,10 @@ def has_array(key) -> bool:
     return any(hasattr(k, "shape") and k.ndim > 0 or isinstance(k, list) for k in keys)
 
 
+def has_ellipsis(key) -> bool:
+    return any(k is Ellipsis for k in (key if isinstance(key, tuple) else (key,)))
+
+
 class Index(Op):
     """y = x[key] (basic or integer-array indexing);  dx = zeros with g scatter-added at key.
 
@@ -49,12 +54,11 @@ class Index(Op):
     """
 
     def forward(self, x, key):
-        xp = get_array_module(x)
-        if xp is not np:  # pragma: no cover - needs a GPU: index arrays must live there too
-            key = tuple(xp.asarray(k) if isinstance(k, np.ndarray) else k for k in key) \
-                if isinstance(key, tuple) else xp.asarray(key) if isinstance(key, np.ndarray) else key
+        key = index_on(get_array_module(x), key)  # index arrays must live on x's device
         self.shape, self.dtype, self.key = x.shape, x.dtype, key
         self.view = not has_array(key)  # basic indexing gives a view, integer arrays a copy
+        if self.view and not has_ellipsis(key):  # x[0] of a 1-D x: a 0-d view, not a copy
+            return x[(key if isinstance(key, tuple) else (key,)) + (Ellipsis,)]
         return x[key]
 
     def backward(self, g):

@@ -57,12 +57,14 @@ class Mean(Op):
 class Max(Op):
     """y = max(x, axis);  dx = g at the maxima, shared equally between ties (as torch.amax)."""
 
+    pick = "max"
+
     def forward(self, x, axis=None, keepdims=False):
         empty = [a for a in (range(x.ndim) if axis is None else axis) if x.shape[a] == 0]
         if empty:  # as torch: no maximum of no elements (other axes may be empty)
-            raise ValueError(f"max(): expected reduction axis {empty[0]} of shape {x.shape} to "
-                             "have non-zero size")
-        y = x.max(axis=axis, keepdims=True)
+            raise ValueError(f"{self.pick}(): expected reduction axis {empty[0]} of shape "
+                             f"{x.shape} to have non-zero size")
+        y = getattr(x, self.pick)(axis=axis, keepdims=True)
         mask = (x == y).astype(x.dtype)
         self.save(mask / mask.sum(axis=axis, keepdims=True))
         self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
@@ -71,3 +73,9 @@ class Max(Op):
     def backward(self, g):
         (share,) = self.saved
         return (expand_back(g, self.shape, self.axis, self.keepdims) * share,)
+
+
+class Min(Max):
+    """y = min(x, axis);  dx = g at the minima, shared equally between ties (as torch.amin)."""
+
+    pick = "min"

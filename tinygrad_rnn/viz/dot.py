@@ -14,11 +14,13 @@ from ..autograd import AnomalyError
 from ..nn.tbptt import CUTS
 from ..scopes import parse_layer, parse_scope, parse_step
 from ..tensor import Tensor
-from ..trace import trace
+from ..trace import is_parameter, trace
 from . import style
 from .bundles import add_buses, relays_per_step
 from .grads import graph_norms
-from .grouping import PARAMS, Box, elide, make_arrows, make_boxes, steps_to_keep
+from .grouping import INPUTS, PARAMS, Box, elide, make_arrows, make_boxes, steps_to_keep
+from .labels import Inputs, label_boxes
+from .layout import edge_layouts, ordering_edges
 from .limits import MAX_NODES, DrawingTooLarge, advice, too_large
 
 HINT = ("Graphviz's `dot` program is needed to render graphs (the DOT text works without it): "
@@ -26,14 +28,6 @@ HINT = ("Graphviz's `dot` program is needed to render graphs (the DOT text works
         "graphviz` (macOS) or `conda install graphviz`")
 
 
-#: Edges that do not rank the layout: those from the shared parameters' cluster (so that the
-#: weights do not pull every step to the left), and at ``level="step"`` those going back in time
-#: and the end of each bus that gathers the steps' outputs (a step node holds every layer and
-#: direction of its step, so layer 1 reads layer 0's gathered outputs in the same nodes, and a
-#: backward direction runs against the forward one: ranked, these edges would make cycles). The
-#: rest of such a bus ranks the layout: unranked, Graphviz's crossing minimisation took 24 s for
-#: 150 steps and minutes for 200 (see :mod:`tinygrad_rnn.viz.limits`).
-FAN_IN = ("end",)
 
 
 def quote(text: str) -> str:
@@ -65,51 +59,21 @@ def highlighted(highlight) -> list[Tensor]:
     return [h.tensor if isinstance(h, AnomalyError) else h for h in highlight]
 
 
-def label_boxes(graph, boxes: list[Box], names: dict[int, str], cuts: set[int]) -> None:
-    """Fill in each box's label: op and shape, leaf name, or the cell's title and size."""
-    for b, box in enumerate(boxes):
-        if box.label or box.kind == "relay":
-            continue
-        t = graph.nodes[box.members[0]]
-        if box.kind in ("param", "leaf"):
-            info = CUTS.get(t)
-            box.label = style.leaf_text(t, names.get(id(t)), b in cuts) + "\n" + \
-                style.shape_text(t)
-            if info is not None:
-                box.label += "\nfrom " + ("/".join(info.scope) or "top level")
-        elif box.kind == "op":
-            box.label = style.op_text(t) + "\n" + style.shape_text(t)
-        else:
-            tensors = [graph.nodes[i] for i in box.members]
-            ops = sum(1 for x in tensors if x.op is not None)
-            place = graph.places[box.members[0]]
-            title = style.group_title(place, tensors)
-            if box.kind == "cell":
-                arrow = " ←" if place.reverse else ""
-                out = "" if box.rep is None else " → " + style.shape_text(graph.nodes[box.rep])
-                box.label = f"{title}{arrow}\n{ops} ops{out}"
-            elif box.kind == "sequence":
-                name = box.cluster[-1] if box.cluster else "layers"
-                box.label = f"{name}: outside the steps\n{ops} ops (input projections, " \
-                            "W.T, stacks)"
-            else:
-                cells = len({graph.step_key(i) for i in box.members})
-                box.label = f"{title}\n{cells} cell{'s' * (cells != 1)}, {ops} ops"
-
-
 def box_attrs(box: Box, cut: bool, norms, scale, marked: set[int], roots: set[int]) -> dict:
     """The DOT attributes of one box: its kind's style, gradient colour, highlight."""
     kind_style = {"param": style.PARAM, "leaf": style.LEAF, "cell": style.CELL,
                   "step": style.STEP_CELL, "elided": style.ELIDED, "relay": style.RELAY,
-                  "sequence": style.SEQUENCE}
+                  "sequence": style.SEQUENCE, "after": style.SEQUENCE}
     if box.kind == "relay":
         return dict(style.RELAY)
     attrs = {"label": box.label, **kind_style.get(box.kind, {"fillcolor": style.OP_FILL})}
     if cut and box.kind == "leaf":
         attrs.update(style.CUT_NODE)
-    if scale is not None and box.kind not in ("elided", "sequence"):
+    if scale is not None and box.kind not in ("elided", "sequence", "after"):
         norm = None if box.rep is None else norms[box.rep]
-        attrs.update(label=box.label + style.grad_text(norm), fillcolor=scale.colour(norm),
+        signed = "\ngrad " in box.label  # draw(values=True) wrote the gradient itself
+        attrs.update(label=box.label + ("" if signed else style.grad_text(norm)),
+                     fillcolor=scale.colour(norm),
                      fontcolor=scale.font(norm))
         if "filled" not in attrs.get("style", "filled"):
             attrs["style"] += ",filled"
@@ -123,27 +87,33 @@ def box_attrs(box: Box, cut: bool, norms, scale, marked: set[int], roots: set[in
     return attrs
 
 
-def cluster_attrs(path: tuple[str, ...], red: bool) -> dict:
+def cluster_attrs(path: tuple[str, ...], red: bool, inputs: Inputs, has_steps: bool) -> dict:
+    """A cluster's style and title (a time step's with its word, when the input has words)."""
     if path[-1:] == PARAMS:
         attrs = dict(style.CLUSTER_PARAMS)
-        if path != PARAMS:
+        if path != PARAMS or not has_steps:
             attrs["label"] = "parameters"
+    elif path == INPUTS:
+        attrs = dict(style.CLUSTER_INPUTS)
     else:
         entry = path[-1]
-        if parse_step(entry) is not None:
+        step = parse_step(entry)
+        if step is not None:
             reverse = parse_scope(path).reverse
             attrs = dict(style.CLUSTER_REVERSE_STEP if reverse else style.CLUSTER_STEP)
+            attrs["label"] = inputs.step_title(step)
         elif parse_layer(entry) is not None:
             attrs = dict(style.CLUSTER_LAYER)
         else:
             attrs = dict(style.CLUSTER_OTHER)
-        attrs["label"] = style.scope_text(entry)
+        attrs.setdefault("label", style.scope_text(entry))
     if red:
         attrs.update(color="#d62728", penwidth="2.5")
     return attrs
 
 
-def emit(boxes: list[Box], node_attrs: list[dict], red_clusters: set[tuple]) -> list[str]:
+def emit(boxes: list[Box], node_attrs: list[dict], red_clusters: set[tuple], inputs: Inputs,
+         has_steps: bool) -> list[str]:
     """The node statements, nested in one cluster per scope path (deterministic order)."""
     tree: dict = {"boxes": [], "children": {}}
     for b, box in enumerate(boxes):
@@ -163,16 +133,38 @@ def emit(boxes: list[Box], node_attrs: list[dict], red_clusters: set[tuple]) -> 
             lines.append(f"{pad}n{b} [{attributes(node_attrs[b])}]\n")
         for path, child in node["children"].items():
             lines.append(f"{pad}subgraph {quote('cluster_' + '/'.join(path))} {{\n")
-            lines.append(f"{pad}\tgraph [{attributes(cluster_attrs(path, path in red_clusters))}]\n")
+            attrs = cluster_attrs(path, path in red_clusters, inputs, has_steps)
+            lines.append(f"{pad}\tgraph [{attributes(attrs)}]\n")
             visit(child, depth + 1)
             lines.append(f"{pad}}}\n")
     visit(tree, 1)
     return lines
 
 
+def laid_out(boxes: list[Box], arrows: list, level: str) -> tuple[list, list, list]:
+    """The arrows with their buses, how each is laid out, and the ordering edges
+    (``boxes`` grows by the buses' relay points)."""
+    arrows = add_buses(boxes, arrows, by_time=True)
+    layouts = edge_layouts(boxes, arrows, level)
+    return arrows, layouts, ordering_edges(boxes, arrows, layouts)
+
+
+def node_budget(boxes: list[Box], arrows: list, level: str, max_nodes: int | None) -> int | None:
+    """``max_nodes``, lowered for a drawing with more than two edges a node (buses and
+    ordering edges included), so that eliding steps keeps the edges under ``2 * max_nodes``
+    too."""
+    if max_nodes is None:
+        return None
+    every = list(boxes)
+    drawn, _, ordering = laid_out(every, arrows, level)
+    edges = len(drawn) + len(ordering)
+    return max_nodes if edges <= 2 * len(every) else max_nodes * 2 * len(every) // edges
+
+
 def body(root, *, level: str = "op", grads=False, max_steps: int | None = None,
          rankdir: str = "LR", highlight=None, module=None, max_nodes: int | None = MAX_NODES,
-         refuse: bool = False) -> tuple[list[str], int, int, str]:
+         inputs=None, values: bool = False, refuse: bool = False
+         ) -> tuple[list[str], int, int, str]:
     """The statements of the DOT graph (see :func:`to_dot` for the arguments).
 
     Returns:
@@ -184,7 +176,10 @@ def body(root, *, level: str = "op", grads=False, max_steps: int | None = None,
             edges) would be drawn after elision.
     """
     graph = trace(root)
-    boxes, box_of = make_boxes(graph, level)
+    given = Inputs(graph, inputs)
+    names = parameter_names(module)
+    others = {i for i, t in enumerate(graph.nodes) if is_parameter(t) and id(t) not in names}
+    boxes, box_of = make_boxes(graph, level, given.positions | (others if names else set()))
     arrows = make_arrows(graph, box_of, merge=level == "step")
     marked_tensors = highlighted(highlight)
     missing = [t for t in marked_tensors if t not in graph]
@@ -194,7 +189,8 @@ def body(root, *, level: str = "op", grads=False, max_steps: int | None = None,
     marked = {graph.index[id(t)] for t in marked_tensors}
     pinned = {graph.places[i].step for i in marked if graph.places[i].step is not None}
     relays = relays_per_step(boxes, arrows)
-    keep, why = steps_to_keep(boxes, max_steps, max_nodes, pinned, relays)
+    keep, why = steps_to_keep(boxes, max_steps, node_budget(boxes, arrows, level, max_nodes),
+                              pinned, relays)
     note = None
     if keep is not None:
         total = len(boxes) + sum(relays.values())
@@ -207,14 +203,15 @@ def body(root, *, level: str = "op", grads=False, max_steps: int | None = None,
             warnings.warn(note, stacklevel=3)
     cuts = {a.dst for a in arrows if a.cut} | {
         b for b, box in enumerate(boxes) if box.kind == "leaf" and graph.nodes[box.rep] in CUTS}
-    arrows = add_buses(boxes, arrows, by_time=level == "step")
+    arrows, layouts, ordering = laid_out(boxes, arrows, level)
+    edge_count = len(arrows) + len(ordering)
     has_steps = bool(graph.steps())
     if refuse and max_nodes is not None and (len(boxes) > max_nodes or
-                                             len(arrows) > 2 * max_nodes):
+                                             edge_count > 2 * max_nodes):
         kept = None if keep is None else len(keep)
-        raise DrawingTooLarge(too_large(level, len(boxes), len(arrows), max_nodes, has_steps,
+        raise DrawingTooLarge(too_large(level, len(boxes), edge_count, max_nodes, has_steps,
                                         kept, len(graph.steps())))
-    label_boxes(graph, boxes, parameter_names(module), cuts)
+    label_boxes(graph, boxes, names, cuts, given, values)
     norms, scale = None, None
     if grads:
         norms = graph_norms(graph, None if grads is True else grads)
@@ -227,32 +224,39 @@ def body(root, *, level: str = "op", grads=False, max_steps: int | None = None,
     red = {boxes[b].cluster[:k] for b in range(len(boxes))
            if any(i in marked for i in boxes[b].members) for k in range(1, len(boxes[b].cluster) + 1)}
     graph_attrs = {**style.GRAPH, "rankdir": rankdir}
+    if len(boxes) > style.BIG:
+        graph_attrs["nslimit"] = style.BIG_NSLIMIT
     lines = [f"\tgraph [{attributes(graph_attrs)}]\n", f"\tnode [{attributes(style.NODE)}]\n",
              f"\tedge [{attributes(style.EDGE)}]\n"]
-    lines += emit(boxes, node_attrs, red)
+    lines += emit(boxes, node_attrs, red, given, has_steps)
     if scale is not None:
         lines.append(f'\tlegend [label={scale.legend()} shape="plaintext" style=""]\n')
     if note is not None:
         lines.append(f"\tnote [{attributes({'label': note, **style.NOTE})}]\n")
-    for a in arrows:
+    for a, how in zip(arrows, layouts):
         attrs = dict(style.CUT_EDGE) if a.cut else dict(style.BUS.get(a.part, {}))
-        src, dst = boxes[a.src], boxes[a.dst]
-        backwards = src.step is not None and dst.step is not None and dst.step < src.step
-        if src.cluster == PARAMS or level == "step" and (a.part in FAN_IN or backwards):
-            attrs["constraint"] = "false"  # see FAN_IN
+        if not how.constraint:
+            attrs["constraint"] = "false"
         if scale is not None and not a.cut and a.carried is not None:
             n = norms[a.carried]
             attrs.update(color=scale.colour(n) if n is not None else "#bbbbbb",
                          penwidth=scale.width(n))
+        src, dst = a.src, a.dst
+        if how.flip:  # laid out from dst to src, drawn with the arrowhead at dst
+            src, dst = dst, src
+            attrs["dir"] = "back" if attrs.get("arrowhead") != "none" else "none"
+            attrs.pop("arrowhead", None)
         tail = f" [{attributes(attrs)}]" if attrs else ""
-        lines.append(f"\tn{a.src} -> n{a.dst}{tail}\n")
+        lines.append(f"\tn{src} -> n{dst}{tail}\n")
+    for src, dst in ordering:
+        lines.append(f"\tn{src} -> n{dst} [{attributes(style.ORDERING)}]\n")
     todo = advice(level, has_steps, "pass a larger timeout= (None: no limit)")
-    return lines, len(boxes), len(arrows), todo
+    return lines, len(boxes), edge_count, todo
 
 
 def to_dot(root: Tensor | Sequence[Tensor], *, level: str = "op", grads=False,
            max_steps: int | None = None, rankdir: str = "LR", highlight=None, module=None,
-           max_nodes: int | None = MAX_NODES) -> str:
+           max_nodes: int | None = MAX_NODES, inputs=None, values: bool = False) -> str:
     """The DOT text of the graph that produced ``root`` (no Graphviz binary needed).
 
     Args:
@@ -267,16 +271,25 @@ def to_dot(root: Tensor | Sequence[Tensor], *, level: str = "op", grads=False,
         rankdir: Graphviz's direction, ``"LR"`` (time runs left to right) or ``"TB"``.
         highlight: a tensor, an :class:`~tinygrad_rnn.AnomalyError`, or a list of them, to
             draw in red (its time step is never elided).
-        module: a Module (or a mapping name -> tensor) whose parameter names label the leaves.
+        module: a Module (or a mapping name -> tensor) whose parameter names label the leaves;
+            the other leaves that require grad are drawn as inputs, not parameters.
         max_nodes: above this many nodes (every node drawn, the relay points of the buses
             too), elide the middle steps automatically with a warning and a note node;
             ``None`` draws everything. :func:`~tinygrad_rnn.viz.draw` refuses a graph still
             bigger after elision (this text is the way to get it: render it yourself); see
             :mod:`tinygrad_rnn.viz.limits` for the times measured.
+        inputs: the tensors the model read: a tensor, a list of them, or a mapping tensor ->
+            its name (a str) or one label per time step (a list: the words of a sentence,
+            which then title the steps, ``t = 4: "arrive"``). Drawn in a cluster "inputs",
+            never among the parameters.
+        values: also write the value and the gradient (with its sign) on every box of one
+            number, as micrograd does: a leaf's ``.grad``, or, for the other nodes, the
+            gradient recorded during ``backward()`` by :class:`~tinygrad_rnn.viz.record_grads`.
 
     Returns:
         The DOT source, byte-identical for the same computation.
     """
     lines = body(root, level=level, grads=grads, max_steps=max_steps, rankdir=rankdir,
-                 highlight=highlight, module=module, max_nodes=max_nodes)[0]
+                 highlight=highlight, module=module, max_nodes=max_nodes, inputs=inputs,
+                 values=values)[0]
     return "digraph bptt {\n" + "".join(lines) + "}\n"

@@ -25,6 +25,8 @@ from ..weak import WeakTensorDict
 
 #: The latest recorded norm of every tensor still alive, from any ``record_grads`` block.
 RECORDED: WeakTensorDict = WeakTensorDict()
+#: The latest recorded gradient of every one-element tensor still alive, with its sign.
+SCALARS: WeakTensorDict = WeakTensorDict()
 
 HOW = ("record them during backward: `with tg.viz.record_grads(): loss.backward()`, then "
        "draw(loss, grads=True)")
@@ -52,6 +54,8 @@ class record_grads:
         value = norm(g)
         self.norms[t] = value
         RECORDED[t] = value
+        if g.size == 1:
+            SCALARS[t] = float(g.ravel()[0])
 
     def __enter__(self) -> Self:
         state.grad_hooks = state.grad_hooks + (self.hook,)
@@ -93,6 +97,21 @@ def graph_norms(graph: Graph, source=None) -> list[float | None]:
     return on_the_spot(graph)
 
 
+def scalar_grads(graph: Graph) -> dict[int, float]:
+    """Position -> the gradient of each one-element node, with its sign (``draw(values=True)``):
+    the one recorded by :class:`record_grads`, else a leaf's ``.grad``."""
+    found = {}
+    for i, t in enumerate(graph.nodes):
+        if t.numel() != 1:
+            continue
+        g = SCALARS.get(t)
+        if g is None and t.grad is not None:
+            g = float(t.grad.data.ravel()[0])
+        if g is not None:
+            found[i] = g
+    return found
+
+
 def on_the_spot(graph: Graph) -> list[float | None]:
     """Compute every node's gradient norm now with ``tg.grad(root, nodes, retain_graph=True)``."""
     if len(graph.roots) != 1:
@@ -111,7 +130,7 @@ def on_the_spot(graph: Graph) -> list[float | None]:
             f"{len(freed) - 1} more), so they cannot be computed again; {HOW} (or pass "
             "retain_graph=True to backward())")
     targets = [t for t in graph.nodes if t.requires_grad]
-    seed = None if root.size == 1 else root.xp.ones_like(root.data)
+    seed = None if root.numel() == 1 else root.xp.ones_like(root.data)
     grads = grad(root, targets, grad_outputs=seed, retain_graph=True)
     by_id = {id(t): None if g is None else norm(g.data) for t, g in zip(targets, grads)}
     return [by_id.get(id(t)) for t in graph.nodes]

@@ -2,7 +2,7 @@
 
 ``level="op"`` draws every tensor; ``"cell"`` one box per cell per step (everything under one
 ``(..., layer, t<k>)`` scope); ``"step"`` one box per time step (all layers of a step together,
-and the work outside the steps one ``"sequence"`` box per module).
+and the work outside the steps one box per module before the steps and one after them).
 Parameters are always drawn alone, once, whatever the level. :func:`elide` then replaces the
 middle time steps by one box per unrolled layer that says how many steps it hides.
 """
@@ -17,6 +17,7 @@ from ..trace import Graph, is_parameter
 
 LEVELS = ("op", "cell", "step")
 PARAMS = ("@parameters",)  # the cluster path of the shared parameters
+INPUTS = ("@inputs",)  # the cluster path of the inputs named by ``draw(inputs=...)``
 
 
 @dataclass
@@ -28,7 +29,8 @@ class Box:
         outer: the scope before its time step (where an elision box for it would go).
         step: its time step, or ``None``.
         members: positions in the graph's ``nodes`` of the tensors it stands for.
-        kind: ``"param"``, ``"leaf"``, ``"op"``, ``"cell"``, ``"step"`` or ``"elided"``.
+        kind: ``"param"``, ``"leaf"``, ``"op"``, ``"cell"``, ``"step"``, ``"sequence"``,
+            ``"after"`` (the work of a module before and after its steps) or ``"elided"``.
         rep: the position of the tensor whose gradient colours it (``None``: none).
         label: its text, filled in by :mod:`tinygrad_rnn.viz.dot`.
     """
@@ -53,12 +55,14 @@ class Arrow:
     part: str = ""  # a bus segment (see :mod:`tinygrad_rnn.viz.bundles`), else ""
 
 
-def group_key(graph: Graph, i: int, level: str, modules: set) -> tuple[str, ...] | None:
+def group_key(graph: Graph, i: int, level: str, modules: set, after: set[int]
+              ) -> tuple[str, ...] | None:
     """The key of the group node ``i`` belongs to at ``level`` (``None``: drawn alone).
 
-    At ``level="step"`` the work a layer does outside its steps (the input projection of the
-    whole sequence, ``W.T``, the stack of the outputs, the concat between layers) is one
-    ``"sequence"`` box per module, keyed ``module + ("@sequence",)``.
+    At ``level="step"`` the work a layer does outside its steps is one ``"sequence"`` box per
+    module before the steps (the input projection of the whole sequence, ``W.T``), keyed
+    ``module + ("@sequence",)``, and one ``"after"`` box for what reads the steps' outputs
+    (the stack of the outputs, the concat between layers; ``after``), ``module + ("@after",)``.
     """
     key = graph.step_key(i)
     if level == "op" or is_parameter(graph.nodes[i]):
@@ -70,33 +74,53 @@ def group_key(graph: Graph, i: int, level: str, modules: set) -> tuple[str, ...]
     scope = graph.nodes[i].scope
     for module in modules:
         if scope[:len(module)] == module and (module or len(unlayered(scope)) < len(scope)):
-            return module + ("@sequence",)
+            return module + ("@after",) if i in after else module + ("@sequence",)
     return None
 
 
-def make_boxes(graph: Graph, level: str) -> tuple[list[Box], list[int]]:
-    """Boxes at ``level`` and, for each graph node, the index of its box (deterministic order)."""
+def after_steps(graph: Graph) -> set[int]:
+    """The nodes outside the steps computed from a step's output."""
+    after: set[int] = set()
+    for i, t in enumerate(graph.nodes):
+        if graph.step_key(i) is None and any(
+                j in after or graph.step_key(j) is not None
+                for j in (graph.index[id(p)] for p in t.parents)):
+            after.add(i)
+    return after
+
+
+def make_boxes(graph: Graph, level: str, inputs: frozenset[int] = frozenset()
+               ) -> tuple[list[Box], list[int]]:
+    """Boxes at ``level`` and, for each graph node, the index of its box (deterministic order).
+
+    The leaves at the positions ``inputs`` are drawn in the ``INPUTS`` cluster, never among the
+    parameters (a leaf that requires grad is a parameter otherwise).
+    """
     if level not in LEVELS:
         raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
     modules = {unlayered(graph.places[i].outer) for i in range(len(graph))
                if graph.step_key(i) is not None} if level == "step" else set()
     modules = sorted(modules, key=len, reverse=True)  # the innermost module first
+    after = after_steps(graph) if level == "step" else set()
     boxes: list[Box] = []
     box_of: list[int] = []
     groups: dict[tuple, int] = {}
     for i, t in enumerate(graph.nodes):
         place = graph.places[i]
-        key = group_key(graph, i, level, modules)
+        key = group_key(graph, i, level, modules, after)
         if key is not None and key in groups:
             b = groups[key]
         else:
-            if is_parameter(t):
+            if i in inputs and t.op is None:
+                box = Box(INPUTS, (), None, "leaf", rep=i)
+            elif is_parameter(t):
                 box = Box(PARAMS, (), None, "param", rep=i)
             elif key is None:
                 box = Box(tuple(t.scope), place.outer, place.step,
                           "leaf" if t.op is None else "op", rep=i)
-            elif key[-1] == "@sequence":
-                box = Box(key[:-1], key[:-1], None, "sequence")
+            elif key[-1] in ("@sequence", "@after"):
+                box = Box(key[:-1], key[:-1], None, "sequence" if key[-1] == "@sequence"
+                          else "after")
                 groups[key] = len(boxes)
             else:
                 box = Box(key, key[:-1], place.step, level)

@@ -34,6 +34,12 @@ when the search ends within the bound, as for every RNN drawing above), and at
 ``level="step"`` the buses that gather the steps' outputs rank the layout (left unranked,
 Graphviz's crossing minimisation spent minutes on them).
 
+Drawing the steps of each layer in one row (:mod:`tinygrad_rnn.viz.layout`) kept these times
+within the noise of this machine, except for long op-level unrolls, whose bus lines now run
+along the whole row: an RNNCell over 300 steps took 14 s of ``dot`` with ``nslimit=2`` and
+3-4 s with the tighter bound used above 1,000 nodes (the middle column above was measured
+before that layout).
+
 No count predicts the time of every shape, so a drawing is guarded three ways:
 
 - above :data:`MAX_NODES` nodes the middle time steps are elided (a warning says so);

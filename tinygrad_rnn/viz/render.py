@@ -111,7 +111,8 @@ class Drawing(graphviz.Digraph):
 
 def draw(root: Tensor | Sequence[Tensor], *, level: str = "op", grads=False,
          max_steps: int | None = None, rankdir: str = "LR", highlight=None, module=None,
-         max_nodes: int | None = MAX_NODES, timeout: float | None = TIMEOUT) -> Drawing:
+         max_nodes: int | None = MAX_NODES, inputs=None, values: bool = False,
+         timeout: float | None = TIMEOUT) -> Drawing:
     """The graph that produced ``root`` as a ``graphviz.Digraph`` (shown inline in Jupyter).
 
     The arguments are :func:`tinygrad_rnn.viz.to_dot`'s, and ``timeout``: the seconds ``dot``
@@ -133,7 +134,8 @@ def draw(root: Tensor | Sequence[Tensor], *, level: str = "op", grads=False,
     """
     lines, nodes, edges, todo = body(root, level=level, grads=grads, max_steps=max_steps,
                                      rankdir=rankdir, highlight=highlight, module=module,
-                                     max_nodes=max_nodes, refuse=True)
+                                     max_nodes=max_nodes, inputs=inputs, values=values,
+                                     refuse=True)
     drawing = Drawing("bptt")
     drawing.body.extend(lines)
     drawing.timeout, drawing.nodes, drawing.edges, drawing.advice = timeout, nodes, edges, todo

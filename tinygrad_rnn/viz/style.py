@@ -11,11 +11,15 @@ import numpy as np
 
 from ..scopes import Place, parse_layer, parse_step, unlayered
 from ..tensor import Tensor
+from ..trace import with_step
 
 FONT = "Helvetica"
 # nslimit bounds dot's search for x positions (nslimit x nodes iterations): a CTC loss over 20
 # frames took 29-51 s without it, 0.3 s with it; the RNN drawings come out the same (their
 # search ends sooner). See tinygrad_rnn.viz.limits.
+#: Above BIG nodes, a tighter bound: steps in one row make long bus lines (an op-level RNNCell
+#: over 300 steps: 14 s with nslimit 2, 3 s with 0.5); smaller drawings keep the better search.
+BIG, BIG_NSLIMIT = 1000, "0.5"
 GRAPH = {"rankdir": "LR", "fontname": FONT, "fontsize": "11", "newrank": "true",
          "nodesep": "0.15", "ranksep": "0.3", "nslimit": "2"}
 NODE = {"fontname": FONT, "fontsize": "10", "shape": "box", "style": "rounded,filled",
@@ -35,8 +39,10 @@ CUT_EDGE = {"style": "dashed", "color": "#d62728", "fontcolor": "#d62728", "labe
 CUT_NODE = {"style": "filled,dashed", "color": "#d62728"}
 RELAY = {"shape": "point", "width": "0.04", "height": "0.04", "label": "", "color": "#555555",
          "fillcolor": "#555555", "style": "filled"}
-BUS = {"start": {"arrowhead": "none"}, "chain": {"arrowhead": "none"},
-       "gather": {"arrowhead": "none"}, "collect": {"arrowhead": "none"}}
+BUS = {"start": {"arrowhead": "none"}, "chain": {"arrowhead": "none"}, "branch": {"minlen": "0"},
+       "gather": {"arrowhead": "none", "minlen": "0"}, "collect": {"arrowhead": "none"}}
+#: An ordering edge (:mod:`tinygrad_rnn.viz.layout`): step t - 1 left of step t, not drawn.
+ORDERING = {"style": "invis", "weight": "2"}
 HIGHLIGHT = {"color": "#d62728", "penwidth": "3", "fontcolor": "#d62728", "fillcolor": "#ffd6d6"}
 CLUSTER_STEP = {"style": "rounded,filled", "fillcolor": "#f5f8ff", "color": "#9db3d9"}
 CLUSTER_REVERSE_STEP = {"style": "rounded,filled", "fillcolor": "#fff6ee", "color": "#e0b08a"}
@@ -44,6 +50,21 @@ CLUSTER_LAYER = {"style": "dashed", "color": "#888888"}
 CLUSTER_OTHER = {"style": "rounded", "color": "#bbbbbb"}
 CLUSTER_PARAMS = {"style": "rounded,filled", "fillcolor": "#fffaf0", "color": "#d9b84a",
                   "label": "parameters (shared by every step)"}
+CLUSTER_INPUTS = {"style": "rounded,filled", "fillcolor": "#f4f4f4", "color": "#999999",
+                  "label": "inputs"}
+# the concept diagram (tinygrad_rnn.viz.concept): colah's colours
+DIAGRAM = {"rankdir": "TB", "fontname": FONT, "fontsize": "11", "nodesep": "0.25",
+           "ranksep": "0.35", "newrank": "true"}
+DIAGRAM_EDGE = {"arrowsize": "0.7", "color": "#333333", "penwidth": "1.3"}
+DIAGRAM_LINE_TABLE = 'BORDER="0" CELLBORDER="0" CELLSPACING="2" CELLPADDING="3"'
+DIAGRAM_LINE_CELL = 'BGCOLOR="#f4b6c2" STYLE="rounded" BORDER="1" COLOR="#b03060"'
+DIAGRAM_ARROW = "━━━▶"
+DIAGRAM_GATE = {"shape": "box", "style": "filled", "fillcolor": "#ffd966", "color": "#b8860b",
+                "fontsize": "12", "margin": "0.12,0.06"}
+DIAGRAM_POINTWISE = {"shape": "circle", "style": "filled", "fillcolor": "#f4b6c2",
+                     "color": "#b03060", "fontsize": "12", "width": "0.4", "fixedsize": "false",
+                     "margin": "0.02"}
+DIAGRAM_TERMINAL = {"shape": "plaintext", "style": "", "fontsize": "14"}
 NO_GRAD = "#ffffff"
 ZERO_GRAD = "#d9d9d9"
 
@@ -51,7 +72,7 @@ VIRIDIS = ("#440154", "#482878", "#3e4989", "#31688e", "#26828e", "#1f9e89", "#3
            "#6ece58", "#b5de2b", "#fde725")
 
 SYMBOLS = {"Add": "+", "Sub": "−", "Mul": "×", "Div": "÷", "Pow": "**", "MatMul": "@",
-           "Neg": "−x", "Maximum": "max", "ToDevice": "to device", "LSTMOutput": "stack of h"}
+           "Neg": "−x", "Maximum": "max", "ToDevice": "to device", "LSTMOutput": "stack of h", "Sigmoid": "σ"}
 SCALAR = {"AddScalar": "+ {c}", "RSubScalar": "{c} −", "MulScalar": "× {c}",
           "DivScalar": "÷ {c}", "RDivScalar": "{c} ÷", "PowScalar": "** {c}",
           "RPowScalar": "{c} **"}
@@ -115,13 +136,20 @@ def shape_text(t: Tensor) -> str:
     return f"{tuple(t.shape)}{dtype}"
 
 
-def leaf_text(t: Tensor, name: str | None, detached: bool) -> str:
+def leaf_text(t: Tensor, name: str | None, detached: bool, step: int | None = None) -> str:
     """The first line of a leaf's label: its name, else what it is."""
+    name = name or (None if t.name is None else with_step(t.name, step))
     if detached:
-        return f"✂ {name or t.name or 'state'} (detached)"
-    if name or t.name:
-        return name or t.name
+        return f"✂ {name or 'state'} (detached)"
+    if name:
+        return name
     return "parameter" if t.requires_grad else "tensor"
+
+
+def named_op_text(t: Tensor, step: int | None) -> str:
+    """The first line of an op's label: ``h₃ = ×`` for a tensor a cell named, else the op."""
+    op = op_text(t)
+    return op if t.name is None else f"{with_step(t.name, step)} = {op}"
 
 
 def scope_text(entry: str) -> str:

@@ -8,6 +8,7 @@ import numpy as np
 
 from ...creation import check_size, uniform, zeros
 from ...tensor import Tensor
+from ...trace import named
 from ..module import Module, Parameter
 
 
@@ -86,9 +87,11 @@ class RecurrentCell(Module):
         return tuple(state)
 
     # ---- the state a step starts from ------------------------------------------------------
-    def zeros(self, x: Tensor, size: str = "hidden_size") -> Tensor:
-        """The missing state: zeros (N, ``size``) in the dtype and on the device of ``x``."""
-        return zeros(x.shape[0], getattr(self, size), dtype=x.dtype, device=x.device)
+    def zeros(self, x: Tensor, size: str = "hidden_size", name: str = "h") -> Tensor:
+        """The missing state: zeros (N, ``size``) in the dtype and on the device of ``x``,
+        named for drawings as the state before the first step (``"h_{t-1} = 0"``)."""
+        return named(zeros(x.shape[0], getattr(self, size), dtype=x.dtype, device=x.device),
+                     f"{name}_{{t-1}} = 0")
 
     def initial_hidden(self, x: Tensor, state) -> Tensor:
         """Checks ``x`` and returns the hidden state ``h`` (zeros when ``state`` is ``None``)."""
@@ -104,14 +107,12 @@ class RecurrentCell(Module):
         Args:
             x: the step's input (N, input_size).
             state: the pair, e.g. ``(h, c)``, or ``None``.
-            names: the two tensors' names, for the errors.
-            sizes: the attributes that hold their widths; two of the same size start from
-                one zeros tensor.
+            names: the two tensors' names, for the errors and the drawings.
+            sizes: the attributes that hold their widths.
         """
         self.check_input(x)
         if state is None:
-            zero = {size: self.zeros(x, size) for size in dict.fromkeys(sizes)}
-            return tuple(zero[size] for size in sizes)
+            return tuple(self.zeros(x, size, name) for size, name in zip(sizes, names))
         pair = self.split_pair(state, names)
         return tuple(self.check_state(s, x, f"state {name}", size)
                      for s, name, size in zip(pair, names, sizes))

@@ -10,6 +10,7 @@ import numpy as np
 
 from ...combine import where
 from ...tensor import Tensor
+from ...trace import named
 from .base import RecurrentCell, init_uniform
 
 
@@ -112,7 +113,7 @@ class ClockworkRNNCell(RecurrentCell):
         if self.bias is not None:
             pre = pre + self.bias
         h_new = pre.tanh()
-        return (h_new if active.all() else where(active, h_new, h)), t + 1
+        return named(h_new if active.all() else where(active, h_new, h), "h_t"), t + 1
 
     def check_step(self, t) -> int:
         """The state's time step ``t`` if it is a non-negative int, else a clear error."""

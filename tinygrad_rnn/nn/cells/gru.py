@@ -5,6 +5,7 @@ import numpy as np
 
 from ...autograd import scope
 from ...tensor import Tensor
+from ...trace import named
 from .. import functional as F
 from .base import RecurrentCell
 
@@ -22,12 +23,13 @@ def gru_step(x_proj: Tensor, h_proj: Tensor, h: Tensor) -> Tensor:
     """
     H = h.shape[1]
     with scope("reset"):
-        r = (x_proj[:, :H] + h_proj[:, :H]).sigmoid()
+        r = named((x_proj[:, :H] + h_proj[:, :H]).sigmoid(), "r_t")
     with scope("update"):
-        z = (x_proj[:, H:2 * H] + h_proj[:, H:2 * H]).sigmoid()
+        z = named((x_proj[:, H:2 * H] + h_proj[:, H:2 * H]).sigmoid(), "z_t")
     with scope("candidate"):
-        n = (x_proj[:, 2 * H:] + r * h_proj[:, 2 * H:]).tanh()
-    return n + z * (h - n)  # = (1 - z) * n + z * h in one op fewer, as PyTorch computes it
+        n = named((x_proj[:, 2 * H:] + r * h_proj[:, 2 * H:]).tanh(), "n_t")
+    # = (1 - z) * n + z * h in one op fewer, as PyTorch computes it
+    return named(n + z * (h - n), "h_t")
 
 
 def cho_gru_step(x_proj: Tensor, h: Tensor, w_hrz_t: Tensor, w_hn_t: Tensor) -> Tensor:
@@ -46,12 +48,12 @@ def cho_gru_step(x_proj: Tensor, h: Tensor, w_hrz_t: Tensor, w_hn_t: Tensor) -> 
     H = h.shape[1]
     h_rz = h @ w_hrz_t
     with scope("reset"):
-        r = (x_proj[:, :H] + h_rz[:, :H]).sigmoid()
+        r = named((x_proj[:, :H] + h_rz[:, :H]).sigmoid(), "r_t")
     with scope("update"):
-        z = (x_proj[:, H:2 * H] + h_rz[:, H:]).sigmoid()
+        z = named((x_proj[:, H:2 * H] + h_rz[:, H:]).sigmoid(), "z_t")
     with scope("candidate"):
-        n = (x_proj[:, 2 * H:] + (r * h) @ w_hn_t).tanh()
-    return n + z * (h - n)  # = (1 - z) * n + z * h
+        n = named((x_proj[:, 2 * H:] + (r * h) @ w_hn_t).tanh(), "n_t")
+    return named(n + z * (h - n), "h_t")  # = (1 - z) * n + z * h
 
 
 class GRUCell(RecurrentCell):

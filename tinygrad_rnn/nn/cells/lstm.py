@@ -7,6 +7,7 @@ import numpy as np
 
 from ...autograd import scope
 from ...tensor import Tensor
+from ...trace import named
 from .. import functional as F
 from .base import RecurrentCell, init_uniform
 
@@ -35,15 +36,15 @@ def lstm_step(gates: Tensor, c: Tensor, coupled: bool = False, w_ci: Tensor | No
     H = c.shape[1]
     k = 0 if coupled else H  # where the forget gate starts
     with scope("forget"):
-        f = peep(gates[:, k:k + H], w_cf, c).sigmoid()
+        f = named(peep(gates[:, k:k + H], w_cf, c).sigmoid(), "f_t")
     with scope("input"):
-        i = 1 - f if coupled else peep(gates[:, :H], w_ci, c).sigmoid()
+        i = named(1 - f if coupled else peep(gates[:, :H], w_ci, c).sigmoid(), "i_t")
     with scope("candidate"):
-        g = gates[:, k + H:k + 2 * H].tanh()
-    c = f * c + i * g
+        g = named(gates[:, k + H:k + 2 * H].tanh(), "g_t")
+    c = named(f * c + i * g, "c_t")
     with scope("output"):
-        o = peep(gates[:, k + 2 * H:], w_co, c).sigmoid()
-    return o * c.tanh(), c
+        o = named(peep(gates[:, k + 2 * H:], w_co, c).sigmoid(), "o_t")
+    return named(o * c.tanh(), "h_t"), c
 
 
 class LSTMCell(RecurrentCell):

@@ -5,6 +5,7 @@ import numpy as np
 
 from ...creation import eye, randn
 from ...tensor import Tensor
+from ...trace import named
 from .. import functional as F
 from .base import RecurrentCell
 
@@ -89,8 +90,8 @@ class RNNCell(RecurrentCell):
     def forward(self, x: Tensor, state: Tensor | None = None) -> Tensor:
         """One step: ``x`` (N, I) and ``h`` (N, H) (zeros if ``None``) -> ``h'`` (N, H)."""
         h = self.initial_hidden(x, state)
-        return self.activation(F.linear(x, self.weight_ih, self.bias_ih)
-                               + F.linear(h, self.weight_hh, self.bias_hh))
+        return named(self.activation(F.linear(x, self.weight_ih, self.bias_ih)
+                                     + F.linear(h, self.weight_hh, self.bias_hh)), "h_t")
 
     def extra_repr(self) -> str:
         extra = "" if self.nonlinearity == "tanh" else f", nonlinearity={self.nonlinearity!r}"

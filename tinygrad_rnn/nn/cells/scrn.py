@@ -9,6 +9,7 @@ import numpy as np
 
 from ...creation import check_size
 from ...tensor import Tensor
+from ...trace import named
 from .base import RecurrentCell, init_uniform
 
 
@@ -78,11 +79,11 @@ class SCRNCell(RecurrentCell):
         h, s = self.initial_pair(x, state, ("h", "s"), ("hidden_size", "context_size"))
         B, P, A, R = self.weight_ic, self.weight_ch, self.weight_ih, self.weight_hh
         a = self.alpha
-        s = (x @ B.T) * (1 - a) + s * a
+        s = named((x @ B.T) * (1 - a) + s * a, "s_t")
         pre = s @ P.T + x @ A.T + h @ R.T
         if self.bias is not None:
             pre = pre + self.bias
-        return pre.sigmoid(), s
+        return named(pre.sigmoid(), "h_t"), s
 
     def extra_repr(self) -> str:
         return (f"{self.input_size}, {self.hidden_size}, context_size={self.context_size}, "

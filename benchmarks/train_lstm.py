@@ -8,7 +8,7 @@ and the peak-memory reading are the peers' own code (their COMMON section, impor
 child process. For each (config, cell) the peers and tinygrad_rnn run back to back, so a busy
 period of the machine hits all of them alike and their ratios stay comparable.
 
-    python benchmarks/train_lstm.py                       # small, medium, large; LSTM
+    python benchmarks/train_lstm.py                       # small, medium, large; LSTM, GRU, RNN
     python benchmarks/train_lstm.py --config small --cell lstm gru rnn --steps 20
     python benchmarks/train_lstm.py --peers PATH/TO/bench/peers --json out.jsonl
     python benchmarks/train_lstm.py --rounds 3            # verdicts on the median of 3 rounds
@@ -37,7 +37,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run from a checkout without installing the package
-TARGETS = {  # LSTM targets of the project, as (column, config) -> minimum ratio of tokens/s
+TARGETS = {  # targets of the project, as (column, config) -> minimum ratio of tokens/s; those
+    # against the hand-written NumPy BPTT hold for every cell (LSTM, GRU, tanh RNN), torch's
+    # for the LSTM
     ("numpy hoisted", "small"): 0.5, ("torch primitive", "small"): 2.0,
     ("numpy hoisted", "medium"): 0.85, ("torch primitive", "medium"): 1.3,
     ("numpy hoisted", "large"): 0.9,
@@ -45,6 +47,13 @@ TARGETS = {  # LSTM targets of the project, as (column, config) -> minimum ratio
 MEMORY_TARGET = 1.5  # peak RSS at most this times the hoisted NumPy BPTT's
 GPU_CONFIGS = {"xl": {"vocab": 65, "input": 128, "hidden": 1024, "batch": 256, "seq": 100,
                       "warmup": 3, "steps": 12}}
+
+
+def target(name: str, cfg: str, cell: str) -> float | None:
+    """The minimum ratio against column ``name`` for (``cfg``, ``cell``), or None."""
+    if cell == "lstm" or name == "numpy hoisted":
+        return TARGETS.get((name, cfg))
+    return None
 
 
 def peers_dir(arg: str | None) -> Path:
@@ -304,28 +313,28 @@ def report(records: list[dict]) -> None:
     several rounds the verdict uses the median of the rounds' ratios, and prints their range:
     on a shared machine one busy minute moves a single ratio by tens of percent.
     """
-    ratios: dict = {}   # (config, target column) -> [ratio per round]
-    memory: dict = {}   # config -> [peak RSS ratio per round]
+    ratios: dict = {}   # (config, cell, target column) -> [ratio per round]
+    memory: dict = {}   # (config, cell) -> [peak RSS ratio per round]
     rounds = sorted({r.get("round", 0) for r in records})
     for round_ in rounds:
         if len(rounds) > 1:
             print(f"\nround {round_ + 1} of {len(rounds)}", end="")
         table([r for r in records if r.get("round", 0) == round_], ratios, memory)
     print()
-    for (cfg, name), found in ratios.items():
-        goal = TARGETS[(name, cfg)]
+    for (cfg, cell, name), found in ratios.items():
+        goal = target(name, cfg, cell)
         mid = statistics.median(found)
         spread = f" (rounds: {min(found):.2f}-{max(found):.2f}x)" if len(found) > 1 else ""
-        print(f"{cfg} lstm vs {name}: {mid:.2f}x{spread} (target >= {goal}x) "
+        print(f"{cfg} {cell} vs {name}: {mid:.2f}x{spread} (target >= {goal}x) "
               f"{'PASS' if mid >= goal else 'MISS'}")
-    for cfg, found in memory.items():
+    for (cfg, cell), found in memory.items():
         worst = max(found)
-        print(f"{cfg} lstm peak memory: {worst:.2f}x hoisted NumPy (target <= {MEMORY_TARGET}x) "
+        print(f"{cfg} {cell} peak memory: {worst:.2f}x hoisted NumPy (target <= {MEMORY_TARGET}x) "
               f"{'PASS' if worst <= MEMORY_TARGET else 'MISS'}")
 
 
 def table(records: list[dict], ratios: dict, memory: dict) -> None:
-    """One round's table; its LSTM ratios against the targets are added to ``ratios``."""
+    """One round's table; its ratios against the targets are added to ``ratios``."""
     by = {(r["config"], r["cell"], r["peer"], r["impl"]): r for r in records}
     rows = sorted({(r["config"], r["cell"]) for r in records},
                   key=lambda k: (["small", "medium", "large"].index(k[0]), k[1]))
@@ -344,14 +353,13 @@ def table(records: list[dict], ratios: dict, memory: dict) -> None:
                 continue
             ratio = ours["tokens_per_s"] / r["tokens_per_s"]
             line += f" {r['tokens_per_s']:8,.0f} {ratio:5.2f}x"
-            if cell == "lstm" and (name, cfg) in TARGETS:
-                ratios.setdefault((cfg, name), []).append(ratio)
+            if target(name, cfg, cell) is not None:
+                ratios.setdefault((cfg, cell, name), []).append(ratio)
         hoisted = by.get((cfg, cell, "numpy_bptt", "hoisted"))
         if hoisted:
             mem = ours["peak_rss_mb"] / hoisted["peak_rss_mb"]
             line += f"   {ours['peak_rss_mb']:.0f} / {hoisted['peak_rss_mb']:.0f} = {mem:.2f}x"
-            if cell == "lstm":
-                memory.setdefault(cfg, []).append(mem)
+            memory.setdefault((cfg, cell), []).append(mem)
             first = abs(ours["loss_first"] - hoisted["loss_first"])
             if first > 1e-3 * abs(hoisted["loss_first"]):
                 line += (f"\n  first-step loss {ours['loss_first']:.6f} differs from NumPy's "
@@ -364,7 +372,8 @@ def main(argv=None) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", nargs="+", default=["small", "medium", "large"],
                     choices=["small", "medium", "large", *GPU_CONFIGS])
-    ap.add_argument("--cell", nargs="+", default=["lstm"], choices=["lstm", "gru", "rnn"])
+    ap.add_argument("--cell", nargs="+", default=["lstm", "gru", "rnn"],
+                    choices=["lstm", "gru", "rnn"])
     ap.add_argument("--peers", default=None, help="folder of the peer scripts")
     ap.add_argument("--threads", type=int, default=2, help="BLAS/OpenMP/torch threads (2)")
     ap.add_argument("--dtype", default="float32", choices=["float32", "float64"])

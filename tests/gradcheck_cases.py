@@ -131,6 +131,11 @@ CASES = [
     Case("CrossEntropy", "ignored-rows",
          lambda x: tg.fused.CrossEntropy.apply(x, target=np.array([1, -1, 0]), ignore_index=-1),
          normal((3, 4))),
+    Case("LogSoftmax", "rows", lambda x: tg.fused.LogSoftmax.apply(x, axis=1) * tg.arange(4.0, device=x.device),
+         normal((3, 4))),
+    Case("LogSoftmax", "axis0-3d", lambda x: tg.fused.LogSoftmax.apply(x, axis=0) * x,
+         normal((3, 2, 4))),
+    Case("MatMul", "rows-times-matrix", lambda a, b: a @ b, normal((3, 2, 4), (4, 5))),
     Case("Stack", "axis0", lambda a, b: tg.stack([a, b]), normal((2, 3), (2, 3))),
     Case("Stack", "last-axis", lambda a, b, c: tg.stack([a, b, c], axis=-1), normal((2, 3), (2, 3), (2, 3))),
 ]

@@ -30,8 +30,9 @@ from .loss import CrossEntropy
 from .lstm import LSTMOutput, LSTMSequence, LSTMStep
 from .pool import ArrayPool
 from .sequence import FusedStep, StepSequence
+from .softmax import LogSoftmax
 
-FUSED = (LSTMStep, LSTMOutput, GRUStep, CrossEntropy)
+FUSED = (LSTMStep, LSTMOutput, GRUStep, CrossEntropy, LogSoftmax)
 
 __all__ = [
            "FUSED",
@@ -43,5 +44,6 @@ __all__ = [
            "LSTMOutput",
            "LSTMSequence",
            "LSTMStep",
+           "LogSoftmax",
            "StepSequence",
 ]

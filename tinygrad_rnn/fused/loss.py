@@ -3,7 +3,8 @@
 :func:`tinygrad_rnn.nn.functional.cross_entropy` can build the loss from primitives (``max``,
 ``exp``, ``sum``, ``log``, indexing: the graph then shows the arithmetic) or, by default, apply
 this op, which computes the same numbers with a hand-written gradient: one graph node instead
-of eight, two passes over the logits forward and two backward. The tests prove the two equal.
+of eight, four passes over the logits forward (one ``exp``, in place) and one backward. The
+tests prove the two equal.
 """
 from __future__ import annotations
 
@@ -15,10 +16,11 @@ class CrossEntropy(Op):
     r"""Per-row loss :math:`\ell_n = \log \sum_c e^{x_{nc}} - x_{n, t_n}` of logits ``x`` (N, C).
 
     ``target`` (N,) holds integer classes (an array, not a tensor: it gets no gradient); rows
-    whose target is ``ignore_index`` give 0 and get no gradient. The row maximum is subtracted
-    before ``exp`` (:math:`\log \sum_c e^{x_c} = m + \log \sum_c e^{x_c - m}`), so logits of
-    any size are safe. ``log_softmax`` of the logits is kept for backward:
-    :math:`\bar x_{nc} = \bar\ell_n\,(\mathrm{softmax}(x_n)_c - [c = t_n])`.
+    whose target is ``ignore_index`` give 0 and get no gradient. The row maximum ``m`` is
+    subtracted before ``exp`` (:math:`\log \sum_c e^{x_c} = m + \log \sum_c e^{x_c - m}`), so
+    logits of any size are safe. The shifted exponentials :math:`e_{nc} = e^{x_{nc} - m_n}` and
+    their row sums :math:`s_n` are kept for backward:
+    :math:`\bar x_{nc} = \bar\ell_n\,(e_{nc} / s_n - [c = t_n])`, one pass over (N, C).
     """
 
     def forward(self, x, target, ignore_index=-100):
@@ -35,21 +37,21 @@ class CrossEntropy(Op):
         self.all_kept = device_of(keep) == "cpu" and bool(keep.all())
         target, keep = xp.asarray(target), xp.asarray(keep)  # on the logits' device
         t = target if self.all_kept else xp.where(keep, target, 0)
-        logp = x - x.max(axis=1, keepdims=True)
-        logp -= xp.log(xp.exp(logp).sum(axis=1, keepdims=True))
-        loss = -logp[rows, t]
+        m = x.max(axis=1, keepdims=True)
+        e = xp.subtract(x, m)
+        xp.exp(e, out=e)
+        s = e.sum(axis=1)
+        loss = xp.log(s) - (x[rows, t] - m[:, 0])
         if not self.all_kept:
             loss *= keep
         self.rows, self.target, self.keep = rows, t, keep
-        self.save(logp)
+        self.save(e, s)
         return loss
 
     def backward(self, g):
-        (logp,) = self.saved
-        xp = get_array_module(logp)
-        grad = xp.exp(logp)
-        grad[self.rows, self.target] -= 1
+        e, s = self.saved
         if not self.all_kept:
             g = g * self.keep
-        grad *= g[:, None]
+        grad = e * (g / s)[:, None]
+        grad[self.rows, self.target] -= g
         return (grad,)

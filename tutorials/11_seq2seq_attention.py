@@ -51,6 +51,8 @@ search finds outputs at least as likely as greedy decoding's on every held-out s
 # by one, starting with ``<bos>`` (at step :math:`t` the decoder reads :math:`y_{t-1}` and must
 # predict :math:`y_t`). Arrays are batch first, (N, S) and (N, T), as in d2l's chapter on
 # sequence to sequence.
+import re
+
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -88,20 +90,40 @@ for s, i, o in zip(src, tgt_in, tgt_out):
 # :math:`c = h_S` to every input; ``tg.nn.AttentionDecoder`` computes :math:`c_t` afresh at every
 # step with ``tg.nn.AdditiveAttention``, its query the decoder's previous state
 # :math:`s_{t-1}`, its keys and values all the encoder's outputs. ``tg.nn.Seq2Seq`` joins an
-# encoder and a decoder. Here is a tiny one (3 source digits, 2 target steps, H = 3) drawn at
-# cell level: the encoder's steps, then the decoder's, each decoder step with an ``attention``
-# node fed by every encoder step.
+# encoder and a decoder. Calling it, ``model(src, tgt_in)``, is **teacher forcing**: every
+# decoder step reads the *true* previous token, from ``tgt_in``, not the one the decoder itself
+# would have written. All steps are then known before the decoder runs, and the loss is the
+# cross-entropy of every step, as in the language models of lessons 5 and 6.
 #
-# Calling the model, ``model(src, tgt_in)``, is **teacher forcing**: every decoder step reads
-# the *true* previous token, from ``tgt_in``, not the one the decoder itself would have
-# written. All steps are then known before the decoder runs, and the loss is the cross-entropy
-# of every step, as in the language models of lessons 5 and 6.
-tg.manual_seed(0)
-tiny = tg.nn.Seq2Seq(tg.nn.Seq2SeqEncoder(VOCAB, 2, 3), tg.nn.AttentionDecoder(VOCAB, 2, 3))
-src, tgt_in, tgt_out = [[10, 4, 7]], [[BOS, 7]], [[7, 4]]  # "7 1 4" -> "4 1", two steps
-tiny_loss = tg.F.cross_entropy(tiny(src, tgt_in).reshape(-1, VOCAB), np.array(tgt_out).ravel())
-tiny_graph = tg.viz.draw(tiny_loss, level="cell", module=tiny)
-tg.viz.show(tiny_graph)
+# Two tiny instances (3 source digits, 2 target steps, H = 3), drawn at cell level: the
+# encoder's steps :math:`t = 0, 1, 2`, then the decoder's :math:`t = 0, 1`, one box each (the
+# decoder's box holds the embedding lookup, the attention and the GRU cell of its step). First
+# the plain decoder: only the encoder's last state reaches it (the node ``[0]``, :math:`h_S`
+# taken from the final state ``h_n``), as its first state and as the context of every step.
+TINY_SRC, TINY_TGT_IN = [[10, 4, 7]], [[BOS, 7]]  # "7 1 4" -> "4 1", two steps
+
+
+def tiny_graph(decoder):
+    tg.manual_seed(0)
+    tiny = tg.nn.Seq2Seq(tg.nn.Seq2SeqEncoder(VOCAB, 2, 3), decoder(VOCAB, 2, 3))
+    logits = tiny(TINY_SRC, TINY_TGT_IN)
+    loss = tg.F.cross_entropy(logits.reshape(-1, VOCAB), np.array([7, 4]))
+    return tg.viz.draw(loss, level="cell", module=tiny)
+
+
+plain_graph = tiny_graph(tg.nn.Seq2SeqDecoder)
+tg.viz.show(plain_graph)
+
+# %%
+# With attention, the encoder's three states are stacked into one (N, S, H) = (1, 3, 3)
+# tensor, the node ``transpose(1, 0, 2)``, and an arrow goes from it into *every* decoder step:
+# those are the attention's edges, each step reading all of :math:`h_0, h_1, h_2`. The
+# attention's own work is counted in the step boxes: compare their numbers of ops.
+attention_graph = tiny_graph(tg.nn.AttentionDecoder)
+tg.viz.show(attention_graph)
+step_ops = {name: [int(n) for n in re.findall(r"decoder\\n(\d+) ops", g.source)]
+            for name, g in (("plain", plain_graph), ("attention", attention_graph))}
+print("ops in each decoder step:", step_ops)
 
 # %%
 # Training, with and without attention
@@ -248,7 +270,10 @@ for name, tokens in runs.items():
 # with a less likely token. Beam search keeps the ``beam_size`` likeliest prefixes at every step
 # and returns the likeliest finished one. ``Seq2Seq.beam_search`` reports its log-probability
 # :math:`\sum_t \log p(y_t \mid y_{<t}, x)` as ``score``, as ``greedy`` does. On 40 held-out
-# 10-digit strings, with the plain model, which is unsure at that length:
+# 10-digit strings, with the plain model, which is unsure at that length. In float64 again:
+# in float32 the same sequence scores differently in the sixth digit when it is computed in a
+# batch of 40 rows (greedy) or of 4 (the beam), enough to hide a tie.
+plain = plain.to(dtype=tg.float64)
 src, _, tgt_out = held_out(10, size=40)
 greedy_out = plain.greedy(src, BOS, EOS, max_len=13)
 beam_out = plain.beam_search(src, BOS, EOS, max_len=13, beam_size=4)
@@ -275,6 +300,8 @@ print(f"11 and 12 digits: no attention {accuracy['no attention'][-2:]}, "
 assert np.all(accuracy["no attention"][-2:] < 0.15) and np.all(accuracy["attention"][-2:] > 0.65)
 assert np.all(longest > 0.5)
 assert accuracy["no attention"][0] > 0.95  # the plain model is right on short strings
+assert len(step_ops["plain"]) == len(step_ops["attention"]) == 2  # two decoder steps
+assert min(step_ops["attention"]) > max(step_ops["plain"])
 assert row_error < 1e-12
 assert decoded.tokens == list(example[0, ::-1]) + [EOS]
 assert looks_at.tolist() == expected
@@ -283,6 +310,7 @@ assert abs(modes["teacher forcing"][1] - modes["free running"][1]) <= 0.01
 assert len(runs["without <eos>"]) == 12 and EOS not in runs["without <eos>"]
 assert runs["with <eos>"] == list(date[0, ::-1]) + [EOS]
 assert np.all(beam_gain >= -1e-9)
+assert np.sum(beam_gain > 1e-9) > 0  # and it does find likelier outputs
 
 # %%
 # Summary

@@ -220,6 +220,13 @@ print("column of the largest weight per step:", looks_at.tolist())
 print("column of the digit the step reads:   ", expected)
 
 # %%
+# The lectures' other attention models read not a sentence but an image: a caption generator
+# (Xu et al. 2015, "Show, attend and tell") or a network answering a question about a picture
+# (Xu and Saenko 2015, visual question answering) attends over the features of image regions,
+# its query the decoder's state or the question. The arithmetic is the same; the heatmap is
+# then laid over the picture, and shows where the network looked for each word.
+
+# %%
 # Teacher forcing and free running
 # --------------------------------
 # Training feeds the true previous token; decoding (free running) feeds the model's own.

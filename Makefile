@@ -29,7 +29,7 @@ $(PY):
 
 # Re-installs whenever the packaging metadata changes.
 $(STAMP_BASE): $(PACKAGING) | $(PY)
-	$(PY) -m pip install -q -e .
+	$(PY) -m pip install -q -e '.[plot]'
 	@touch $@
 
 # The dev install includes the base install, so it refreshes both stamps.

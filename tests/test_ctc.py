@@ -200,3 +200,22 @@ def test_bad_log_probs():
         tg.F.ctc_loss(tg.zeros(3, 1, 5, dtype=tg.int64), [[1]], [3], [1])
     with pytest.raises(ValueError, match="no time steps"):
         tg.F.ctc_loss(tg.zeros(0, 1, 5), [[1]], [0], [1])
+
+
+def test_frames_are_scoped_as_time_steps(lp):
+    """Each frame's step of the recursion is made under ``t<k>``, so a drawing clusters it."""
+    x = tg.tensor(lp, requires_grad=True)
+    with tg.scope("ctc"):
+        loss = tg.F.ctc_loss(x, PADDED, [8, 6, 7], LENGTHS)
+    steps, todo, seen = set(), [loss], set()
+    while todo:
+        t = todo.pop()
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        if t.scope[:1] == ("ctc",) and len(t.scope) > 1:
+            steps.add(t.scope[1])
+        todo.extend(t.parents)
+    assert steps == {f"t{k}" for k in range(8)}
+    dot = tg.viz.to_dot(loss)
+    assert all(f'subgraph "cluster_ctc/t{k}"' in dot for k in range(8))

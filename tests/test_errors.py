@@ -71,6 +71,19 @@ def test_cuda_without_gpu_says_why():
     assert tg.cuda.reason()
 
 
+@pytest.mark.parametrize("move", [lambda: tg.ones(2).to("cuda"), lambda: tg.ones(2).cuda(),
+                                  lambda: tg.ones(2).to("cuda:0"),
+                                  lambda: tg.ones(2, device="cuda:0"),
+                                  lambda: tg.nn.Linear(2, 2).to("cuda")],
+                         ids=["to", "cuda()", "to cuda:0", "create cuda:0", "Module.to"])
+def test_every_way_to_the_gpu_says_why_the_same_way(move):
+    """Not a ValueError from inside an op: the same error as creating a tensor on the GPU."""
+    if tg.cuda.is_available():
+        pytest.skip("a GPU is present")
+    with pytest.raises(tg.cuda.CudaUnavailableError, match="device 'cuda' is not usable: .+"):
+        move()
+
+
 def test_ragged_data():
     with pytest.raises(TypeError, match="ragged"):
         tg.tensor([[1.0, 2.0], [3.0]])
@@ -122,3 +135,24 @@ def test_fused_steps_check_like_every_op(op, state):
     assert isinstance(y.op, op) and y.parents == (zx, h, w) and y.requires_grad
     with tg.no_grad():
         assert op.apply(zx, h, w, t=0).op is None
+
+
+def test_plots_without_matplotlib_say_how_to_install_it(monkeypatch):
+    """The package runs without matplotlib; a plot names what is missing and how to get it."""
+    import numpy as np
+
+    for name in ("matplotlib", "matplotlib.figure"):
+        monkeypatch.setitem(__import__("sys").modules, name, None)  # as if not installed
+    with pytest.raises(ImportError, match="plots need matplotlib.*pip install matplotlib"):
+        tg.viz.plot_gradient_flow(np.ones((1, 3)))
+    with pytest.raises(ImportError, match="plots need matplotlib"):
+        tg.viz.compare_gradient_flow({"a": (np.ones((1, 3)), ["h"])})
+
+
+def test_importing_the_package_does_not_import_matplotlib():
+    import subprocess
+    import sys
+
+    code = "import sys, tinygrad_rnn; print('matplotlib' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -19,7 +19,7 @@ needs_dot = pytest.mark.skipif(shutil.which("dot") is None,
 
 
 def ctc_loss(frames: int):
-    """A CTC loss over ``frames`` frames: a graph without time-step scopes (~21 nodes a frame)."""
+    """A CTC loss over ``frames`` frames (~21 nodes a frame), each frame scoped ``t<k>``."""
     tg.manual_seed(0)
     x = tg.randn(frames, 2, 5, requires_grad=True)
     return tg.F.ctc_loss(tg.F.log_softmax(x), [[1, 2, 3], [2, 2, 0]], [frames, frames], [3, 2])
@@ -56,19 +56,34 @@ def test_step_level_of_a_150_step_lstm_renders_in_seconds():
     assert svg.count(b'class="cluster"') >= 150
 
 
+def chain(ops: int):
+    """``ops`` primitive ops in a row, with no time-step scopes."""
+    x = tg.randn(3, requires_grad=True)
+    for _ in range(ops // 2):
+        x = x * 1.001 + 0.1
+    return x.sum()
+
+
+def test_a_long_ctc_loss_is_elided_like_an_unrolled_rnn():
+    loss = ctc_loss(200)  # ~4,200 nodes, one time step a frame
+    with pytest.warns(UserWarning, match="drew 129 of 200 time steps"):
+        drawing = tg.viz.draw(loss)
+    assert drawing.nodes <= 3000
+
+
 def test_a_huge_graph_without_time_steps_is_refused_at_once(tmp_path):
-    loss = ctc_loss(200)  # ~4,200 nodes and no time steps to elide
+    loss = chain(4200)  # ~4,200 nodes and no time steps to elide
     start = time.perf_counter()
     with pytest.raises(tg.viz.DrawingTooLarge, match=r"(?s)\d+ nodes and \d+ edges.*"
                        r"max_nodes=3000.*no time steps.*max_nodes=None.*to_dot") as refused:
         tg.viz.draw(loss)
     assert isinstance(refused.value, ValueError)
     with pytest.raises(tg.viz.DrawingTooLarge):
-        tg.viz.write(loss, tmp_path / "ctc.svg")
+        tg.viz.write(loss, tmp_path / "chain.svg")
     assert time.perf_counter() - start < 3
     text = tg.viz.to_dot(loss)  # the DOT text is always there, to render by hand
     assert drawn(text)[0] > 3000
-    assert tg.viz.write(loss, tmp_path / "ctc.dot").read_text() == text
+    assert tg.viz.write(loss, tmp_path / "chain.dot").read_text() == text
     assert len(tg.viz.draw(loss, max_nodes=None).source) == len(text)  # at one's own risk
 
 

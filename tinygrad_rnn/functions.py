@@ -34,8 +34,8 @@ softmax, log_softmax, logsumexp, clamp = map(
     method_form, ("softmax", "log_softmax", "logsumexp", "clamp"))
 reshape, transpose, unsqueeze, squeeze, numel = map(
     method_form, ("reshape", "transpose", "unsqueeze", "squeeze", "numel"))
-permute, flatten, narrow, repeat_interleave, pow = map(
-    method_form, ("permute", "flatten", "narrow", "repeat_interleave", "pow"))
+permute, flatten, narrow, repeat_interleave, pow, cumsum, flip = map(
+    method_form, ("permute", "flatten", "narrow", "repeat_interleave", "pow", "cumsum", "flip"))
 
 
 def matmul(a: Tensor, b: Tensor) -> Tensor:

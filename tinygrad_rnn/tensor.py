@@ -189,6 +189,7 @@ class Tensor(TorchMethods, InPlace):
         if dtype is not None and np.dtype(dtype) != self.dtype:
             out = out.astype(dtype)
         if device is not None and backend.check_device(device) != out.device:
+            backend.xp_for(device)  # an unusable GPU raises CudaUnavailableError, as creation does
             out = ops.ToDevice.apply(out, device=device)
         return out
 

@@ -93,6 +93,23 @@ class TorchMethods:
 
     swapdims = swapaxes
 
+    def flip(self, *dims):
+        """The order of the elements reversed along each axis of ``dims`` (``x.flip(0)``,
+        ``x.flip((0, 1))``), as torch; an indexing with negative steps (``x[::-1]``)."""
+        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+            dims = tuple(dims[0])
+        if not dims:
+            raise TypeError(f"flip(): give the axes to reverse of shape {self.shape}")
+        axes = {self.check_axis(d, "flip") for d in dims}
+        return self[tuple(slice(None, None, -1) if d in axes else slice(None)
+                          for d in range(self.ndim))]
+
+    def __reversed__(self):
+        """``reversed(x)``: the tensor with its first axis reversed (``x[::-1]``), as torch."""
+        if self.ndim == 0:
+            raise TypeError("reversed() of a 0-d tensor")
+        return self.flip(0)
+
     def unsqueeze(self, dim: int):
         """A new axis of size 1 at ``dim`` (``-1`` appends one)."""
         n = self.ndim + 1
@@ -167,6 +184,24 @@ class TorchMethods:
                              f"axis {d} of shape {x.shape}")
         return x[(slice(None),) * d + (np.repeat(np.arange(n), counts.reshape(-1)
                                                  if counts.ndim else counts),)]
+
+    def cumsum(self, dim: int, *, dtype=None):
+        """Running sums along ``dim``: ``y[..., j] = x[..., 0] + ... + x[..., j]``, as torch.
+
+        A float tensor's is a product with the upper triangle of ones (:math:`y = x U`,
+        ``U[i, j] = 1`` for ``i <= j``) so that its graph and gradient are those of ``MatMul``;
+        an integer or bool tensor's is computed directly (int64 for bool, as torch).
+        """
+        x = self if dtype is None else self.to(dtype=dtype)
+        if x.ndim == 0:
+            x.check_axis_0d(dim, "cumsum")
+            return x.reshape(1).cumsum(0).reshape(())
+        d = x.check_axis(dim, "cumsum")
+        if x.dtype.kind not in "fc":
+            return type(self)(x.xp.cumsum(x.data, axis=d))
+        n = x.shape[d]
+        upper = type(self)(x.xp.triu(x.xp.ones((n, n), dtype=x.dtype)))
+        return (x.swapaxes(d, -1) @ upper).swapaxes(d, -1)
 
     # ---- new tensors like this one ------------------------------------------------------
     def new_tensor(self, data, *, dtype=None, device=None, requires_grad: bool = False):

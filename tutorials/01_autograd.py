@@ -55,6 +55,7 @@ print("o was made by", type(o.op).__name__, "from", [type(p.op).__name__ for p i
 # yellow; ``values=True`` writes each number. Reading it from left to right is the forward pass;
 # backpropagation walks it from right to left.
 graph = tg.viz.draw(o, inputs=[x1, x2], values=True)
+tg.viz.show(graph)
 
 # %%
 # The order in which ``backward()`` visits the nodes is the reverse of a *topological order*:
@@ -106,6 +107,7 @@ for name, t in leaves.items():
 # sign (as micrograd draws it: :math:`-1.5` at ``x1``), and ``grads=True`` colours each node by
 # the size :math:`\lVert\partial o/\partial\,\cdot\rVert`.
 graph_with_grads = tg.viz.draw(o, inputs=[x1, x2], values=True, grads=True)
+tg.viz.show(graph_with_grads)
 
 # %%
 # By finite differences

@@ -122,6 +122,7 @@ ax_fit.plot(xs, path[0][0] * xs + path[0][1], "--", label="after step 0")
 ax_fit.plot(xs, W.item() * xs + b.item(), label=f"fitted: {W.item():.4f} x + {b.item():.4f}")
 ax_fit.set(xlabel="x", ylabel="y", title="the fit")
 ax_fit.legend()
+tg.viz.show(fig)
 
 # %%
 # Reading the event file back

@@ -109,6 +109,7 @@ ax.semilogy(rnn_losses, label="RNN tagger")
 ax.set(xlabel="Adam step", ylabel="cross-entropy (nats per word)", title="training loss")
 ax.legend()
 ax.grid(alpha=0.3)
+tg.viz.show(fig)
 
 # %%
 # The feed-forward loss levels off at a floor it cannot pass. On the slot words (city, month and
@@ -150,6 +151,7 @@ one = encode(lecture[:1])
 e = recurrent.embed(tg.tensor(one.x))
 h, _ = recurrent.rnn(e)
 unrolled = tg.viz.draw(h, level="step", module=recurrent, inputs={e: lecture[0][0]})
+tg.viz.show(unrolled)
 
 # %%
 # The number to check

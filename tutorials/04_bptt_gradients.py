@@ -74,6 +74,7 @@ for rho in radii:
 flows = np.concatenate([tg.viz.gradient_flow(tanh_rnn(rho), x) for rho in radii])
 labels = [f"ρ = {rho}" for rho in radii]
 flow_figure = tg.viz.plot_gradient_flow(flows, labels, title="tanh RNN, loss on step 59")
+tg.viz.show(flow_figure)
 for label, row in zip(labels, flows):
     print(f"{label:8}  at t = 59: {row[-1]:.2e}   at t = 0: {row[0]:.2e}   "
           f"ratio {row[0] / row[-1]:.1e}")
@@ -171,6 +172,7 @@ def coloured_graph(rho):
 
 vanishing_graph = coloured_graph(0.5)
 exploding_graph = coloured_graph(3.0)
+tg.viz.show(vanishing_graph, exploding_graph)
 
 # %%
 # Gradient-norm clipping
@@ -224,6 +226,7 @@ ax_loss.set(xlabel="SGD step", ylabel="mean squared error", title="adding proble
 ax_norm.set(xlabel="SGD step", ylabel="‖gradient‖ before clipping", title="gradient norm")
 ax_loss.legend()
 ax_norm.legend()
+tg.viz.show(fig)
 
 # %%
 # The number to check

@@ -45,19 +45,11 @@ how often each character occurs.
 """
 
 # %%
-# One thread for the array library
-# ---------------------------------
-# The first line below asks the array library (OpenBLAS, under NumPy) for one thread. This
-# lesson's matrices are small — 32 sequences times 64 to 75 hidden units — and on them the
-# threads cost more in coordination than they save: on a busy two-core machine the lesson ran
-# three to eight times slower with the default threads than with one. The setting is read once,
-# when NumPy is first imported, so it must come before the imports; in a notebook whose kernel
-# has already imported NumPy it has no effect (restart the kernel). ``setdefault`` leaves a
-# value you have set yourself alone.
-import os
-
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-
+# The imports
+# -----------
+# This lesson's matrices are small — 32 sequences times 64 to 75 hidden units — and the package
+# runs NumPy's matrix products on one thread by default, faster on them than several
+# (:func:`tinygrad_rnn.set_num_threads` changes it).
 import time
 
 import matplotlib.pyplot as plt
@@ -97,6 +89,7 @@ print("same parameters, largest difference of h':",
 tg.manual_seed(0)
 gru_step = tg.viz.draw(pytorch_form(x[:1], h[:1]), module=pytorch_form)
 cho_step = tg.viz.draw(cho_form(x[:1], h[:1]), module=cho_form)
+tg.viz.show(gru_step, cho_step)
 
 # %%
 # Tiny Shakespeare
@@ -211,6 +204,7 @@ ax.set(xlabel="Adam step", ylabel="training loss (nats/char, 20-step mean)",
        title=f"tiny Shakespeare, equal parameter counts, seeds {SEEDS}")
 ax.legend()
 ax.grid(alpha=0.3)
+tg.viz.show(fig)
 
 # %%
 # Here the GRU is ahead for every seed, by about 0.05 nats per character, more than the

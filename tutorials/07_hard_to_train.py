@@ -60,7 +60,7 @@ def linear_rnn(w, steps):
 
 w = tg.tensor(1.0, dtype=tg.float64, requires_grad=True, name="w")
 toy_graph = tg.viz.draw(linear_rnn(w, 4))
-toy_graph  # noqa: B018 (the last expression: Jupyter shows it)
+tg.viz.show(toy_graph)
 
 # %%
 # The same function with 1,000 steps. Its value at three points, and its derivative at
@@ -86,6 +86,7 @@ for ax in (ax_y, ax_dy):
     ax.axvline(1.0, color="grey", linestyle=":")
     ax.set_xticks([0.99, 0.995, 1.0, 1.005, 1.01])
     ax.grid(alpha=0.3)
+tg.viz.show(fig)
 
 # %%
 # A wall in a real RNN: Pascanu, Mikolov & Bengio (2013)
@@ -183,6 +184,7 @@ ax_surf.legend(fontsize="small", loc="lower left", facecolor="0.85")
 ax_loss.set(xlabel="step", ylabel="loss", title="the loss along each path")
 ax_loss.grid(alpha=0.3)
 ax_loss.legend(fontsize="small")
+tg.viz.show(fig)
 
 # %%
 # The wall is the thin band where the colour jumps from yellow-green to blue. The valley (loss
@@ -279,6 +281,7 @@ ax.set(xlabel="time step t (loss on step 59)", ylabel="‖∂L/∂h_t‖ (measur
        ylim=(1e-30, 1e20), title="the measured gradient and its bound")
 ax.grid(alpha=0.3)
 ax.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.02, 0.5))
+tg.viz.show(fig)
 
 # %%
 # The bound is only an upper bound: the tanh derivatives are mostly below 1 and the directions

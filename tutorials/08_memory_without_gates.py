@@ -70,6 +70,7 @@ fig, ax = plt.subplots(figsize=(4.2, 3.6), layout="constrained")
 image = ax.imshow(jacobian, cmap="Greys", vmin=0, vmax=1)
 fig.colorbar(image, ax=ax)
 ax.set(title="IRNN at initialisation: ∂h_2/∂h_1", xlabel="unit of h_1", ylabel="unit of h_2")
+tg.viz.show(fig)
 
 # %%
 # The SCRN: a context that changes slowly
@@ -95,7 +96,7 @@ h_prev = tg.tensor(np.zeros((1, 3), np.float32), requires_grad=True, name="h_{t-
 s_prev = tg.tensor(np.ones((1, 2), np.float32), requires_grad=True, name="s_{t-1}")
 h, s = scrn_cell(tg.tensor(np.ones((1, 2), np.float32), name="x_t"), (h_prev, s_prev))
 scrn_step = tg.viz.draw([h, s], module=scrn_cell)
-scrn_step  # noqa: B018 (the last expression: Jupyter shows it)
+tg.viz.show(scrn_step)
 
 # %%
 # Measured through the cell (float64, 100 steps): we keep every :math:`s_t` and :math:`h_t`
@@ -179,6 +180,7 @@ for ax in (ax_mask, ax_grad):
     for edge in range(4, 16, 4):
         ax.axhline(edge - 0.5, color="C3", linewidth=0.8)
         ax.axvline(edge - 0.5, color="C3", linewidth=0.8)
+tg.viz.show(fig)
 
 # %%
 # Four memories on the adding problem
@@ -245,6 +247,7 @@ for row, label in zip(flow_rows, labels):
 fig, ax = plt.subplots(figsize=(7, 4), layout="constrained")
 tg.viz.plot_gradient_flow(flow_rows, labels, ax=ax, title="at initialisation, loss on step 99")
 ax.set_ylim(1e-30, 1e3)
+tg.viz.show(fig)
 
 # %%
 # The tanh RNN and the SCRN's fast sigmoid state lose the gradient within a few dozen steps.
@@ -289,6 +292,7 @@ ax.set(xlabel="Adam step", ylabel="mean squared error (50-step mean)",
        title="adding problem, 30 steps")
 ax.grid(alpha=0.3)
 ax.legend()
+tg.viz.show(fig)
 
 # %%
 # The LSTM solves it first. The IRNN, with no gate at all, learns it too, more slowly and more

@@ -100,6 +100,7 @@ tg.manual_seed(0)
 x = tg.randn(T, 1, I)
 reader, one_to_many, seq2seq = Reader(), OneToMany(), SequenceToSequence()
 one_to_many_graph = tg.viz.draw(one_to_many(x[0]), level="step", module=one_to_many)
+tg.viz.show(one_to_many_graph)
 
 # %%
 # **One to many** (above): one input sets the first state, and the writer produces an output at
@@ -108,10 +109,12 @@ one_to_many_graph = tg.viz.draw(one_to_many(x[0]), level="step", module=one_to_m
 # of a sentence). The drawing shows only what that output depends on: the outputs this reader
 # computed at the other steps are unused, so they are not in the graph.
 many_to_one_graph = tg.viz.draw(reader(x)[0][-1], level="step", module=reader)
+tg.viz.show(many_to_one_graph)
 
 # %%
 # **Many to many, aligned**: an output for every input (a tag per word, as in lesson 3 and below).
 many_to_many_graph = tg.viz.draw(reader(x)[0], level="step", module=reader)
+tg.viz.show(many_to_many_graph)
 
 # %%
 # **Many to many, not aligned** (sequence to sequence, Sutskever et al. 2014): an encoder reads
@@ -121,6 +124,7 @@ many_to_many_graph = tg.viz.draw(reader(x)[0], level="step", module=reader)
 # than the input without a known alignment (speech to characters), is the subject of
 # connectionist temporal classification.
 seq2seq_graph = tg.viz.draw(seq2seq(x), level="step", module=seq2seq)
+tg.viz.show(seq2seq_graph)
 
 # %%
 # A deep bidirectional layer, drawn
@@ -137,6 +141,7 @@ out, h_n = deep(x)
 print(f"input {tuple(x.shape)} -> output {tuple(out.shape)}, h_n {tuple(h_n.shape)} "
       "(num_layers x directions, N, H)")
 deep_graph = tg.viz.draw(out, level="cell", module=deep)
+tg.viz.show(deep_graph)
 
 # %%
 # Checked by hand
@@ -357,6 +362,7 @@ ax.axhline(0.5, color="grey", linestyle=":", label="chance")
 ax.set_xticks(np.arange(2) + 0.2, ["without negation", "negated"])
 ax.set(ylabel="held-out accuracy", ylim=(0, 1.05), title="sentiment, many to one")
 ax.legend(loc="lower left")
+tg.viz.show(fig)
 
 # %%
 # Why the bag of words must fail: its score is a sum of one weight per word. To get "good"

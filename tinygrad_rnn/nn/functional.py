@@ -14,7 +14,7 @@ from .. import backend
 from ..random import generator
 from ..tensor import Tensor
 from .attention import masked_softmax  # noqa: F401  (tg.F.masked_softmax)
-from .ctc import ctc_loss
+from .ctc import ctc_beam_search, ctc_greedy_decode, ctc_loss
 from .softmax import log_softmax, logsumexp, softmax
 
 # isort: split
@@ -228,6 +228,8 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
 
 __all__ = [
     "cross_entropy",
+    "ctc_beam_search",
+    "ctc_greedy_decode",
     "ctc_loss",
     "dropout",
     "embedding",

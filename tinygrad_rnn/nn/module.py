@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
+from types import MappingProxyType
 from typing import NamedTuple
 
 import numpy as np
@@ -146,6 +147,12 @@ class Module:
     def own_parameters(self) -> list[tuple[str, Parameter]]:
         return [(n, v) for n, v in vars(self).items() if isinstance(v, Parameter)]
 
+    @property
+    def _parameters(self) -> MappingProxyType:
+        """This module's own parameters by name, under torch's private name; read-only (a new
+        parameter is set as an attribute or with ``register_parameter``)."""
+        return MappingProxyType(dict(self.own_parameters()))
+
     def own_buffers(self, persistent_only: bool = False) -> list[tuple[str, Tensor]]:
         return [(n, getattr(self, n)) for n, keep in self.buffer_names().items()
                 if getattr(self, n) is not None and (keep or not persistent_only)]
@@ -231,7 +238,18 @@ class Module:
 
     def to(self, device: str | None = None, dtype=None) -> Module:
         """Move and/or convert every parameter and buffer in place (the same tensor objects);
-        ``dtype`` changes only floating-point ones (a buffer of counts stays integer)."""
+        ``dtype`` changes only floating-point ones (a buffer of counts stays integer).
+
+        As torch: ``to("cuda")``, ``to(tg.float64)`` (a dtype given first is a dtype),
+        ``to("cpu", tg.float64)`` and ``to(tensor)`` (that tensor's device and dtype).
+        """
+        if isinstance(device, Tensor):
+            device, dtype = device.device, device.dtype
+        elif device is not None and not isinstance(device, str):  # to(dtype)
+            device, dtype = None, device
+        if dtype is not None and np.dtype(dtype).kind not in "fc":
+            raise TypeError(f"{type(self).__name__}.to(): dtype must be a floating-point one, "
+                            f"got {np.dtype(dtype)}")
         for t in [*self.parameters(), *self.buffers()]:
             data = t.data
             if dtype is not None and data.dtype.kind in "fc":
@@ -243,6 +261,14 @@ class Module:
                 t.grad = Tensor(backend.to_device(t.grad.data.astype(data.dtype, copy=False),
                                                   backend.device_of(data)))
         return self
+
+    def float(self) -> Module:
+        """Every floating-point parameter and buffer as float32 (``to(tg.float32)``)."""
+        return self.to(dtype=np.float32)
+
+    def double(self) -> Module:
+        """Every floating-point parameter and buffer as float64 (``to(tg.float64)``)."""
+        return self.to(dtype=np.float64)
 
     def train(self, mode: bool = True) -> Module:
         """Set training mode (``Dropout`` drops) on this module and every descendant."""

@@ -113,6 +113,16 @@ class RecurrentLayer(Module):
                     setattr(self, f"bias_ih_l{k}{suffix}", new((self.gates * H,)))
                     setattr(self, f"bias_hh_l{k}{suffix}", new((self.gates * H,)))
 
+    @property
+    def _flat_weights_names(self) -> list[str]:
+        """The parameter names in torch's order, under torch's private name (which code that
+        initialises a ``torch.nn.GRU`` weight by weight reads, with ``_parameters``)."""
+        return [name for name, _ in self.own_parameters()]
+
+    def flatten_parameters(self) -> None:
+        """Nothing to do: torch packs the weights into one buffer for cuDNN here; each weight
+        of ours is already its own contiguous array."""
+
     def weights(self, k: int, suffix: str) -> tuple:
         """``(weight_ih, weight_hh, bias_ih, bias_hh)`` of layer ``k`` (biases ``None`` if none)."""
         return tuple(getattr(self, f"{p}_l{k}{suffix}", None) for p in PARAMS)

@@ -6,10 +6,13 @@ in an LSTM or a GRU, and stays level in an IRNN at initialisation. The hidden st
 found in the graph by their scope (:meth:`tinygrad_rnn.trace.Graph.hidden_states`).
 
 Figures use matplotlib's object API (``matplotlib.figure.Figure``): no pyplot, no display, no
-global backend; save them with ``fig.savefig(path)``.
+global backend; save them with ``fig.savefig(path)``, show them with :func:`tinygrad_rnn.viz.show`.
+matplotlib is needed only here, for the plots: without it the package runs, and a plot says how
+to install it.
 """
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 
 import numpy as np
@@ -96,13 +99,24 @@ def masked_log(norms: np.ndarray) -> np.ndarray:
     return out
 
 
+def matplotlib(module: str = "matplotlib"):
+    """Import ``module`` of matplotlib, which only the plots need (the package runs without it).
+
+    Raises:
+        ImportError: matplotlib is not installed; the message says how to install it.
+    """
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise ImportError("tinygrad_rnn's plots need matplotlib, which is not installed: pip "
+                          "install matplotlib (or the package's 'plot' extra)") from None
+
+
 def new_axes(ax, size=(6.0, 3.5)):
     """``(figure, axes)``: the given axes and its figure, or a new figure with one axes."""
     if ax is not None:
         return ax.figure, ax
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=size, layout="constrained")
+    fig = matplotlib("matplotlib.figure").Figure(figsize=size, layout="constrained")
     return fig, fig.subplots()
 
 
@@ -137,11 +151,9 @@ def plot_gradient_heatmap(norms: np.ndarray, labels: list[str] | None = None, *,
     Returns:
         The ``matplotlib.figure.Figure``.
     """
-    import matplotlib
-
     fig, ax = new_axes(ax, size=(6.0, 2.5))
     logs = masked_log(np.atleast_2d(norms))
-    cmap = matplotlib.colormaps["viridis"].with_extremes(bad="#d9d9d9")
+    cmap = matplotlib().colormaps["viridis"].with_extremes(bad="#d9d9d9")
     image = ax.imshow(logs, aspect="auto", cmap=cmap, interpolation="nearest", vmin=vmin,
                       vmax=vmax)
     ax.set_yticks(range(len(logs)), labels or [f"row {r}" for r in range(len(logs))])
@@ -163,11 +175,10 @@ def compare_gradient_flow(flows: dict[str, tuple[np.ndarray, list]]):
         A ``matplotlib.figure.Figure`` with one column per model; the heatmaps share one
         colour scale, so their colours compare across models.
     """
-    from matplotlib.figure import Figure
-
     logs = np.concatenate([masked_log(n).ravel() for n, _ in flows.values()])
     vmin, vmax = np.nanmin(logs), np.nanmax(logs)
-    fig = Figure(figsize=(4.2 * len(flows), 6.5), layout="constrained")
+    fig = matplotlib("matplotlib.figure").Figure(figsize=(4.2 * len(flows), 6.5),
+                                                 layout="constrained")
     axes = fig.subplots(2, len(flows), squeeze=False)
     for k, (name, (norms, labels)) in enumerate(flows.items()):
         plot_gradient_flow(norms, labels, title=name, ax=axes[0, k])

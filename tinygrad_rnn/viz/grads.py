@@ -102,7 +102,7 @@ def scalar_grads(graph: Graph) -> dict[int, float]:
     the one recorded by :class:`record_grads`, else a leaf's ``.grad``."""
     found = {}
     for i, t in enumerate(graph.nodes):
-        if t.size != 1:
+        if t.numel() != 1:
             continue
         g = SCALARS.get(t)
         if g is None and t.grad is not None:

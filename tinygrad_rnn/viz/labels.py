@@ -78,7 +78,7 @@ def number(v: float) -> str:
 
 def value_text(t: Tensor, grad: float | None) -> str:
     """The value lines of a scalar: ``data 0.7071`` and ``grad −1.5000`` (if known)."""
-    if t.size != 1:
+    if t.numel() != 1:
         return ""
     text = f"\ndata {number(float(t.data.ravel()[0]))}"
     return text + ("" if grad is None else f"\ngrad {number(grad)}")

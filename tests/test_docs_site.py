@@ -20,10 +20,10 @@ SITE = REPO / "docs" / "_build" / "html"
 LESSONS = sorted(p.stem for p in (REPO / "tutorials").glob("[0-9][0-9]_*.py"))
 # Lessons that draw a graph (SVG) and plot a figure (PNG).
 HAS_GRAPH = {"01_autograd", "03_slot_filling", "05_lstm", "06_gru_charlm", "07_hard_to_train",
-             "08_memory_without_gates", "10_ctc"}
+             "08_memory_without_gates", "10_ctc", "11_seq2seq_attention"}
 HAS_PLOT = {"02_linear_regression", "03_slot_filling", "04_bptt_gradients", "05_lstm",
             "06_gru_charlm", "07_hard_to_train", "08_memory_without_gates", "10_ctc",
-            "12_memory_networks"}
+            "11_seq2seq_attention", "12_memory_networks"}
 
 pytestmark = pytest.mark.skipif(not (SITE / "index.html").exists(),
                                 reason=f"the site is not built ({SITE}): run `make docs` first")

@@ -484,8 +484,8 @@ def test_fused_rnn_equals_the_op_by_op_path(dtype, rtol, atol, nonlinearity, num
                                             bidirectional, bias, batch_first):
     # float32 too: the fused step adds the same terms in the same order as the op-by-op path
     tg.manual_seed(11)
-    options = dict(num_layers=num_layers, nonlinearity=nonlinearity, bias=bias,
-                   bidirectional=bidirectional, batch_first=batch_first, dtype=dtype)
+    options = {"num_layers": num_layers, "nonlinearity": nonlinearity, "bias": bias,
+               "bidirectional": bidirectional, "batch_first": batch_first, "dtype": dtype}
     fused, plain = tg.nn.RNN(3, 4, **options), tg.nn.RNN(3, 4, fused=False, **options)
     plain.load_state_dict(fused.state_dict())
     D = 1 + bidirectional

@@ -376,8 +376,9 @@ def test_fused_backward_three_passes_through_one_graph(layer_class, bidirectiona
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
 
 
-def test_fused_lstm_frees_its_sequence_after_backward():
-    fused, _ = fused_and_plain()
+@pytest.mark.parametrize("layer_class", [tg.nn.LSTM, tg.nn.RNN])
+def test_fused_layer_frees_its_sequence_after_backward(layer_class):
+    fused, _ = fused_and_plain(layer_class)
     out, _ = fused(tg.randn(5, 2, 3, dtype=np.float64))
     loss = out.sum()
     loss.backward()
@@ -526,12 +527,7 @@ def test_fused_rnn_backward_passes_through_one_graph_and_from_a_middle_state(non
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
 
 
-def test_fused_rnn_frees_its_sequence_and_refuses_unknown_nonlinearities():
-    fused, _ = fused_and_plain(tg.nn.RNN)
-    loss = fused(tg.randn(5, 2, 3, dtype=np.float64))[0].sum()
-    loss.backward()
-    with pytest.raises(RuntimeError, match="retain_graph=True"):
-        loss.backward()
+def test_fused_rnn_repr_and_unknown_nonlinearities():
     assert repr(tg.nn.RNN(3, 4, fused=False)) == "RNN(3, 4, fused=False)"
     with pytest.raises(ValueError, match="RNNStep: .*unknown nonlinearity 'gelu'"):
         tg.fused.RNNStep.apply(tg.randn(2, 1, 3), tg.randn(1, 3), tg.randn(3, 3), nonlinearity="gelu")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..backend import constant, get_array_module
+from .gru import GRUSequence
 from .sequence import FusedStep, StepSequence
 
 NONLINEARITIES = ("tanh", "relu")
@@ -30,11 +31,8 @@ class RNNSequence(StepSequence):
         N, H = h.shape
         self.states = self.new(xp, "states", (self.steps + 1, N, H), h.dtype)
 
-    def view(self, slot: int):
-        return self.states[slot]
-
-    def view_h(self, lo: int, hi: int):
-        return self.states[lo:hi]
+    # the states are laid out as a GRU's, (T + 1, N, H): the same views of them
+    view, view_h = GRUSequence.view, GRUSequence.view_h
 
     def new_pass(self, r: int) -> None:
         super().new_pass(r)

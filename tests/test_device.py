@@ -47,7 +47,7 @@ def test_cells(kind, device, rng):
 
 @pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
 def test_layers_and_their_fused_steps(kind, device, rng):
-    """Two bidirectional layers: the fused LSTM/GRU sequences run on the device too."""
+    """Two bidirectional layers: the fused RNN/LSTM/GRU sequences run on the device too."""
     cpu, dev = twins(lambda d: getattr(tg.nn, kind)(3, 4, num_layers=2, bidirectional=True,
                                                     dtype=F64, device=d), device)
     x = rng.standard_normal((5, 2, 3))

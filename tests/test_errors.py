@@ -125,10 +125,12 @@ def test_gradcheck_refuses_float32():
         tg.gradcheck(lambda t: t * 2, [x])
 
 
-@pytest.mark.parametrize("op,state", [(tg.fused.LSTMStep, (2, 2, 2)), (tg.fused.GRUStep, (2, 2))])
-def test_fused_steps_check_like_every_op(op, state):
+@pytest.mark.parametrize("op,state,gates", [(tg.fused.LSTMStep, (2, 2, 2), 4),
+                                            (tg.fused.GRUStep, (2, 2), 3),
+                                            (tg.fused.RNNStep, (2, 2), 1)])
+def test_fused_steps_check_like_every_op(op, state, gates):
     # FusedStep.apply is Op.apply written out for four inputs: the same errors, the same graph.
-    zx, h = tg.randn(3, 2, 8 if op is tg.fused.LSTMStep else 6), tg.randn(*state)
+    zx, h = tg.randn(3, 2, 2 * gates), tg.randn(*state)
     with pytest.raises(ValueError, match=rf"{op.__name__}: cannot apply to shapes \(3, 2, \d\) "
                                          rf"and \({', '.join(map(str, state))}\) and \(3, \d\)"):
         op.apply(zx, h, tg.randn(3, zx.shape[2]), t=0)

@@ -183,13 +183,14 @@ def test_every_step_has_its_own_scope():
 
 
 @pytest.mark.parametrize("layer,ops_per_step,matmuls", [
-    (tg.nn.RNN(3, 4), 4, 1),
+    (tg.nn.RNN(3, 4, fused=False), 4, 1),
+    (tg.nn.RNN(3, 4), 1, 0),  # one RNNStep
     (tg.nn.LSTM(3, 4, fused=False), 16, 1),
     (tg.nn.LSTM(3, 4), 1, 0),  # one LSTMStep: it reads its input slice and does the matmul
     (tg.nn.GRU(3, 4, fused=False), 19, 1),
     (tg.nn.GRU(3, 4), 1, 0),  # one GRUStep
     (tg.nn.GRU(3, 4, reset_after=False), 18, 2),
-], ids=["rnn", "lstm", "lstm_fused", "gru", "gru_fused", "gru_cho"])
+], ids=["rnn", "rnn_fused", "lstm", "lstm_fused", "gru", "gru_fused", "gru_cho"])
 def test_per_step_op_count(layer, ops_per_step, matmuls):
     out, final = layer(tg.randn(4, 2, 3))
     name = type(layer).__name__.lower()
@@ -375,8 +376,9 @@ def test_fused_backward_three_passes_through_one_graph(layer_class, bidirectiona
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
 
 
-def test_fused_lstm_frees_its_sequence_after_backward():
-    fused, _ = fused_and_plain()
+@pytest.mark.parametrize("layer_class", [tg.nn.LSTM, tg.nn.RNN])
+def test_fused_layer_frees_its_sequence_after_backward(layer_class):
+    fused, _ = fused_and_plain(layer_class)
     out, _ = fused(tg.randn(5, 2, 3, dtype=np.float64))
     loss = out.sum()
     loss.backward()
@@ -472,3 +474,60 @@ def test_fused_backward_pass_from_a_middle_state_sums_only_the_steps_it_reaches(
     sum(s.sum() for s in (final if isinstance(final, tuple) else (final,))).backward()
     for a, b in zip(partial, [p.grad.numpy() for p in layer.parameters()]):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("num_layers,bidirectional", [(1, False), (2, True)])
+@pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
+@pytest.mark.parametrize("dtype,rtol,atol", [(np.float64, 1e-12, 1e-14), (np.float32, 1e-5, 1e-6)])
+def test_fused_rnn_equals_the_op_by_op_path(dtype, rtol, atol, nonlinearity, num_layers,
+                                            bidirectional, bias, batch_first):
+    # float32 too: the fused step adds the same terms in the same order as the op-by-op path
+    tg.manual_seed(11)
+    options = {"num_layers": num_layers, "nonlinearity": nonlinearity, "bias": bias,
+               "bidirectional": bidirectional, "batch_first": batch_first, "dtype": dtype}
+    fused, plain = tg.nn.RNN(3, 4, **options), tg.nn.RNN(3, 4, fused=False, **options)
+    plain.load_state_dict(fused.state_dict())
+    D = 1 + bidirectional
+    for N in (0, 1, 2):
+        x = tg.randn(*((N, 6, 3) if batch_first else (6, N, 3)), dtype=dtype)
+        h0 = tg.randn(num_layers * D, N, 4, dtype=dtype)
+        weights = tg.randn(*((N, 6, 4 * D) if batch_first else (6, N, 4 * D)), dtype=dtype)
+        results = []
+        for layer in (fused, plain):
+            layer.zero_grad()
+            xs, hs = (tg.tensor(t.numpy(), requires_grad=True) for t in (x, h0))
+            out, h_n = layer(xs, hs)
+            ((out * weights).sum() + (h_n * h_n).sum()).backward()
+            assert out.dtype == dtype
+            results.append([out, h_n, xs.grad, hs.grad] + [p.grad for p in layer.parameters()])
+        assert len(results[0]) == 4 + len(list(fused.parameters()))
+        for a, b in zip(*results):
+            np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=rtol, atol=atol)
+
+
+@pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
+def test_fused_rnn_backward_passes_through_one_graph_and_from_a_middle_state(nonlinearity):
+    # as for LSTM/GRU above: three passes through one graph, then one from the state of step 2
+    fused, plain = fused_and_plain(tg.nn.RNN, bidirectional=True, nonlinearity=nonlinearity)
+    x = tg.randn(6, 2, 3, dtype=np.float64)
+    grads = []
+    for layer in (fused, plain):
+        out, _ = layer(x)
+        out.sum().backward(retain_graph=True)
+        out[2].sum().backward(retain_graph=True)
+        first = [p.grad.numpy().copy() for p in layer.parameters()]
+        (out[4] * out[1]).sum().backward(retain_graph=True)
+        second = [p.grad.numpy().copy() for p in layer.parameters()]
+        state_2 = tg.graph.trace(out).hidden_states()[("rnn", "l0")][2]
+        state_2.sum().backward()
+        grads.append(first + second + [p.grad.numpy() for p in layer.parameters()])
+    for a, b in zip(*grads):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+def test_fused_rnn_repr_and_unknown_nonlinearities():
+    assert repr(tg.nn.RNN(3, 4, fused=False)) == "RNN(3, 4, fused=False)"
+    with pytest.raises(ValueError, match="RNNStep: .*unknown nonlinearity 'gelu'"):
+        tg.fused.RNNStep.apply(tg.randn(2, 1, 3), tg.randn(1, 3), tg.randn(3, 3), nonlinearity="gelu")

@@ -48,7 +48,7 @@ def test_a_four_step_op_level_lstm_is_one_row_wider_than_three_times_its_height(
 
 
 @pytest.mark.parametrize("kind, kwargs", [
-    ("rnn", {}), ("lstm", {"fused": False}), ("gru", {"fused": False}),
+    ("rnn", {"fused": False}), ("lstm", {"fused": False}), ("gru", {"fused": False}),
     ("lstm", {"num_layers": 2, "bidirectional": True, "fused": False}),
 ])
 def test_every_step_is_ordered_after_the_one_before_in_its_row(kind, kwargs):

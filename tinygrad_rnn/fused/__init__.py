@@ -29,10 +29,11 @@ from .gru import GRUSequence, GRUStep
 from .loss import CrossEntropy
 from .lstm import LSTMOutput, LSTMSequence, LSTMStep
 from .pool import ArrayPool
+from .rnn import RNNSequence, RNNStep
 from .sequence import FusedStep, StepSequence
 from .softmax import LogSoftmax
 
-FUSED = (LSTMStep, LSTMOutput, GRUStep, CrossEntropy, LogSoftmax)
+FUSED = (LSTMStep, LSTMOutput, GRUStep, RNNStep, CrossEntropy, LogSoftmax)
 
 __all__ = [
            "FUSED",
@@ -45,5 +46,7 @@ __all__ = [
            "LSTMSequence",
            "LSTMStep",
            "LogSoftmax",
+           "RNNSequence",
+           "RNNStep",
            "StepSequence",
 ]

@@ -8,9 +8,9 @@ backpropagation through time walks is the unrolled graph.
 What each kind of layer does is said once, in its ``recurrence``: the work hoisted out of the
 time loop and the step. The input projection of the whole sequence is one matmul before the
 loop (with the biases folded in where the equations allow) and ``W_hh`` is transposed once, so
-a step costs one matmul plus the gate arithmetic of the cell. ``RNN`` is here; the gated
-layers ``LSTM`` and ``GRU``, whose steps can be fused (:mod:`tinygrad_rnn.fused`), are in
-:mod:`tinygrad_rnn.nn.gated`.
+a step costs one matmul plus the gate arithmetic of the cell. ``RNN`` is here (its step is
+fused by default, :class:`~tinygrad_rnn.fused.RNNStep`); the gated layers ``LSTM`` and ``GRU``,
+whose steps are fused too (:mod:`tinygrad_rnn.fused`), are in :mod:`tinygrad_rnn.nn.gated`.
 """
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ import numpy as np
 from ..autograd import scope
 from ..combine import concat, stack
 from ..creation import check_size, zeros
+from ..fused import ArrayPool, RNNSequence, RNNStep
 from ..scopes import REVERSE, layer_name
 from ..tensor import Tensor
 from ..trace import named
@@ -246,6 +247,9 @@ class RNN(RecurrentLayer):
             Recurrent Networks of Rectified Linear Units": every ``weight_hh`` is the identity,
             every bias zero, every ``weight_ih`` ~ N(0, 0.001^2); pass
             ``nonlinearity="relu"`` with it, as the paper does.
+        fused: by default a step is one primitive, :class:`~tinygrad_rnn.fused.RNNStep`
+            (gradient written out by hand; the same numbers as the op-by-op path, which
+            ``fused=False`` keeps for drawing the step's ops).
         device: where the parameters live.
         dtype: the parameters' dtype.
 
@@ -266,7 +270,7 @@ class RNN(RecurrentLayer):
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
                  dropout: float = 0.0, bidirectional: bool = False, *, init: str = "default",
-                 device: str = "cpu", dtype=np.float32):
+                 fused: bool = True, device: str = "cpu", dtype=np.float32):
         if init not in INITS:
             raise ValueError(f"RNN: unknown init {init!r}; expected 'default' (PyTorch's "
                              "uniform) or 'identity' (IRNN, Le et al. 2015)")
@@ -274,19 +278,29 @@ class RNN(RecurrentLayer):
         self.activation = activation("RNN", nonlinearity)
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
                          bidirectional, device=device, dtype=dtype)
+        self.fused = bool(fused)
+        # the fused steps' arrays (2 per layer and direction), kept for the next call
+        self.pool = ArrayPool(keep=3 * self.num_layers * len(self.suffixes))
         if init == "identity":
             identity_init(self)
 
     def recurrence(self, x, state, w_ih, w_hh, b_ih, b_hh, reverse):
         """Hoisted: :math:`x W_{ih}^T + b_{ih} + b_{hh}` and :math:`W_{hh}^T`; a step is
-        :math:`h' = \\phi(x_t + h W_{hh}^T)`."""
+        :math:`h' = \\phi(x_t + h W_{hh}^T)`, fused one :class:`~tinygrad_rnn.fused.RNNStep`
+        (the steps share an :class:`~tinygrad_rnn.fused.RNNSequence`)."""
         x_proj, w_hh_t, phi = project(x, w_ih, both(b_ih, b_hh)), w_hh.T, self.activation
+        if not self.fused:
+            def step(x_t, state):
+                return (named(phi(x_t + state[0] @ w_hh_t), "h_t"),)
+            return Recurrence(step, x_proj, state)
+        seq, nonlinearity = RNNSequence(len(x), reverse=reverse, pool=self.pool), self.nonlinearity
 
-        def step(x_t, state):
-            return (named(phi(x_t + state[0] @ w_hh_t), "h_t"),)
-        return Recurrence(step, x_proj, state)
+        def fused_step(t, state):
+            return (named(RNNStep.apply(x_proj, state[0], w_hh_t, t=t, seq=seq,
+                                        nonlinearity=nonlinearity), "h_t"),)
+        return Recurrence(fused_step, range(len(x)), state)
 
     def extra_repr(self) -> str:
         extra = "" if self.nonlinearity == "tanh" else f", nonlinearity={self.nonlinearity!r}"
         extra += "" if self.init in (None, "default") else f", init={self.init!r}"
-        return super().extra_repr() + extra
+        return super().extra_repr() + extra + ("" if self.fused else ", fused=False")

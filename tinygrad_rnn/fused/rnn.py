@@ -1,0 +1,92 @@
+"""The fused Elman RNN step: :class:`RNNStep` and its :class:`RNNSequence`."""
+from __future__ import annotations
+
+from ..backend import constant, get_array_module
+from .gru import GRUSequence
+from .sequence import FusedStep, StepSequence
+
+NONLINEARITIES = ("tanh", "relu")
+
+
+class RNNSequence(StepSequence):
+    """The arrays that the :class:`RNNStep` ops of one layer and direction share.
+
+    ``states`` (T + 1, N, H) holds every h (a step returns the view ``states[k]``): it is all
+    that backward reads, since the activation's derivative follows from h' itself
+    (:math:`1 - h'^2` for tanh, :math:`[h' > 0]` for relu). In the backward pass row r of ``dz``
+    (T, N, H) takes the gradient of step r's pre-activation, which is both the input
+    projection's gradient and the recurrent side's; the step that runs backward last returns
+    the weight and bias gradients as one sum over all steps.
+    """
+
+    backward_only = ("dz",)
+
+    @property
+    def gates(self):
+        """The arrays backward reads (what :meth:`FusedStep.begin` checks): the states, which
+        stay as long as the outputs that view them."""
+        return self.states
+
+    def allocate(self, xp, h) -> None:
+        N, H = h.shape
+        self.states = self.new(xp, "states", (self.steps + 1, N, H), h.dtype)
+
+    # the states are laid out as a GRU's, (T + 1, N, H): the same views of them
+    view, view_h = GRUSequence.view, GRUSequence.view_h
+
+    def new_pass(self, r: int) -> None:
+        super().new_pass(r)
+        if self.dz is None:
+            states = self.states
+            self.dz = self.new(get_array_module(states), "dz", (self.steps, *states.shape[1:]),
+                               states.dtype)
+
+
+class RNNStep(FusedStep):
+    r"""h' of Elman RNN step ``t``: :math:`h' = \phi(z_x[t] + h w + b)`, :math:`\phi` tanh or relu.
+
+    Inputs: ``zx`` (T, N, H), the input projections :math:`W_{ih} x + b_{ih}` of the whole
+    sequence (this step reads ``zx[t]``; a layer folds :math:`b_{hh}` in too); ``h`` (N, H);
+    ``w`` (H, H), the transposed recurrent weights :math:`W_{hh}^T`; optionally ``b`` (H,),
+    :math:`b_{hh}`. Settings: ``nonlinearity`` (``"tanh"`` or ``"relu"``) and ``seq``, the
+    :class:`RNNSequence` this step belongs to (by default a step is a sequence of its own).
+
+    Backward, from :math:`\bar h'`: :math:`\bar a = \bar h' \odot \phi'`, with
+    :math:`\phi' = 1 - h'^2` (tanh) or :math:`[h' > 0]` (relu); then :math:`\bar z_x[t] = \bar
+    a`, :math:`\bar h = \bar a w^T`, :math:`\bar w = h^T \bar a`, :math:`\bar b = \sum_n \bar
+    a`. As for :class:`GRUStep`, the gradients of ``zx``, ``w`` and ``b`` are summed over the
+    steps and returned once, by the step that runs backward last.
+    """
+
+    def forward(self, zx, h, w, b=None, t=0, seq=None, nonlinearity="tanh"):
+        if nonlinearity not in NONLINEARITIES:
+            raise ValueError(f"unknown nonlinearity {nonlinearity!r}; expected 'tanh' or 'relu'")
+        xp = get_array_module(h)
+        seq = RNNSequence(1, first=t) if seq is None else seq
+        r, h, out = seq.start(t, h)
+        xp.matmul(h, w, out=out)
+        out += zx[t]                               # a = z_x[t] + h w (+ b)
+        if b is not None:
+            out += b
+        if nonlinearity == "tanh":
+            xp.tanh(out, out=out)
+        else:
+            xp.maximum(out, 0, out=out)
+        self.nonlinearity = nonlinearity
+        self.keep(seq, r, zx.shape, w)
+        return out
+
+    def backward(self, grad):
+        a, b = self.begin()
+        seq, r, w = self.seq, self.r, self.saved[0]
+        xp = get_array_module(grad)
+        out, da = seq.view(seq.slots(r)[1]), seq.dz[r]
+        if self.nonlinearity == "tanh":
+            xp.multiply(out, out, out=da)
+            xp.subtract(constant(1, da), da, out=da)
+            da *= grad                             # a-bar = h'-bar (1 - h'^2)
+        else:
+            xp.multiply(grad, out > 0, out=da)     # a-bar = h'-bar [h' > 0]
+        needs = self.needs
+        dh = xp.matmul(da, w.T) if needs[1] else None
+        return self.sums([None, dh, None, None][:len(needs)], seq.dz, a, b)

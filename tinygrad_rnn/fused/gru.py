@@ -30,12 +30,6 @@ class GRUSequence(StepSequence):
         self.states = self.new(xp, "states", (self.steps + 1, N, H), h.dtype)
         self.scratch = self.new(xp, "scratch", (3, N, H), h.dtype)
 
-    def view(self, slot: int):
-        return self.states[slot]
-
-    def view_h(self, lo: int, hi: int):
-        return self.states[lo:hi]
-
     def new_pass(self, r: int) -> None:
         super().new_pass(r)
         if self.dz is None:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from ..backend import constant, get_array_module
-from .gru import GRUSequence
 from .sequence import FusedStep, StepSequence
 
 NONLINEARITIES = ("tanh", "relu")
@@ -30,9 +29,6 @@ class RNNSequence(StepSequence):
     def allocate(self, xp, h) -> None:
         N, H = h.shape
         self.states = self.new(xp, "states", (self.steps + 1, N, H), h.dtype)
-
-    # the states are laid out as a GRU's, (T + 1, N, H): the same views of them
-    view, view_h = GRUSequence.view, GRUSequence.view_h
 
     def new_pass(self, r: int) -> None:
         super().new_pass(r)

@@ -16,8 +16,8 @@ class StepSequence:
     Steps ``first .. first + steps - 1`` run in order (backwards in time when ``reverse``); step
     t uses row ``r = t - first`` of the sequence's arrays, and its state is slot ``r`` (input)
     and ``r + 1`` (output) of ``states``, one more slot than steps (the other way round when
-    ``reverse``). A subclass makes the arrays (``allocate``) and says how a slot of ``states``
-    is viewed (``view``). Arrays come from the layer's :class:`ArrayPool` when there is one, and
+    ``reverse``). A subclass makes the arrays (``allocate``); one whose ``states`` holds more than h
+    (the LSTM's) also says how a slot is viewed (``view``, ``view_h``). Arrays come from the layer's :class:`ArrayPool` when there is one, and
     go back to it when the passes are done with them or the sequence is forgotten.
 
     In the backward pass the step that runs last (the first one forward, ``first_row``) returns
@@ -70,8 +70,10 @@ class StepSequence:
     def allocate(self, xp, state) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def view(self, slot: int):  # pragma: no cover - abstract
-        raise NotImplementedError
+    def view(self, slot: int):
+        """The state in ``slot``: ``states[slot]`` where ``states`` (T + 1, N, H) holds h only
+        (GRU, RNN); a sequence that keeps more (the LSTM's h and c) overrides it."""
+        return self.states[slot]
 
     def new(self, xp, name: str, shape: tuple, dtype):
         """An array for this sequence, from the pool when there is one."""
@@ -118,8 +120,9 @@ class StepSequence:
         into = self.slots(a)[0]
         return self.view_h(into, into + b - a).reshape(-1, H)
 
-    def view_h(self, lo: int, hi: int):  # pragma: no cover - abstract
-        raise NotImplementedError
+    def view_h(self, lo: int, hi: int):
+        """The h of slots ``lo .. hi - 1`` (see :meth:`view`)."""
+        return self.states[lo:hi]
 
 
 class FusedStep(Op):

@@ -150,3 +150,16 @@ def test_logdir_refused_before_any_work(tmp_path, capsys, monkeypatch):
                  str(tmp_path / "ck.npz"), "--logdir", str(tmp_path / "runs")]) == 2
     assert "--logdir needs tensorboardX" in capsys.readouterr().err
     assert not (tmp_path / "ck.npz").exists() and not (tmp_path / "runs").exists()
+
+
+@needs_data
+def test_sample_reads_escapes_only_when_asked(checkpoint, capsys):
+    """``--escapes`` turns a typed ``\\n`` into a new line and keeps other characters as they
+    are (a naive unicode_escape decode garbles non-ASCII text)."""
+    assert main(["sample", str(checkpoint), "--length", "5", "--prime", "A:\\n"]) == 2
+    assert "character '\\\\' at position 2" in capsys.readouterr().err  # typed as is
+    assert main(["sample", str(checkpoint), "--length", "5", "--prime", "A:\\n",
+                 "--escapes"]) == 0
+    assert capsys.readouterr().out.split("\n", 1)[1].startswith("A:\n")
+    assert main(["sample", str(checkpoint), "--prime", "\u00c9\\n", "--escapes"]) == 2
+    assert "character '\u00c9' at position 0 is not in the vocabulary" in capsys.readouterr().err

@@ -32,7 +32,9 @@ def run(args: argparse.Namespace) -> int:
     settings = stored_settings(path, config)
     model, _ = built_model(path, settings, (model_state, optim_state))
     vocab = Vocab(settings["vocab"])
-    prime = args.prime.encode().decode("unicode_escape") if args.escapes else args.prime
+    prime = args.prime
+    if args.escapes:  # \n -> a new line; other characters (É, 好) pass through unchanged
+        prime = prime.encode("latin-1", "backslashreplace").decode("unicode_escape")
     try:
         vocab.encode(prime)
     except ValueError as e:

@@ -144,7 +144,7 @@ def test_bad_device_targets_raise_at_the_next_transfer(fused):
         tg.F.cross_entropy(logits.cpu(), tg.tensor([0, 5, 1]), fused=fused)  # host: at once
     loss = tg.F.cross_entropy(logits, tg.tensor([0, 5, 1], device="cuda"), fused=fused)
     loss.backward()  # on a GPU the index wraps around: the numbers are invalid, not an error
-    with pytest.raises(ValueError, match=r"a target on the 'cuda' device was outside \[0, 5\)"):
+    with pytest.raises(ValueError, match=r"target classes must be in \[0, 5\): one on the 'cuda' device was outside \[0, 5\)"):
         loss.item()
     assert np.isfinite(loss.item())  # reported once; later transfers are not blocked
     ignored = tg.F.cross_entropy(logits, tg.tensor([0, -100, 1], device="cuda"), fused=fused)
@@ -159,6 +159,6 @@ def test_bad_device_indices_raise_at_the_next_transfer():
         tg.F.embedding(tg.tensor([2, -1]), weight.cpu())
     rows = tg.F.embedding(tg.tensor([[2, 4]], device="cuda"), weight)
     rows.sum()  # still no error: the check waits for a transfer
-    with pytest.raises(IndexError, match=r"an index on the 'cuda' device was outside \[0, 4\)"):
+    with pytest.raises(IndexError, match=r"indices must be in \[0, 4\): one on the 'cuda' device was outside \[0, 4\)"):
         rows.numpy()
     backend.check_deferred()  # nothing left

@@ -157,6 +157,26 @@ def check_later(failed, error: type[Exception], message: str) -> None:
     _deferred[key] = failed if previous is None else previous | failed
 
 
+def check_range(values, n: int, error: type[Exception], what: str, keep=None) -> None:
+    """Refuse integer ``values`` outside ``[0, n)`` (only where ``keep``, when given).
+
+    The one range check of class targets and indices: ``error(f"{what} must be in [0, n), got
+    [lo, hi]")`` at once for values on the host; for values on the GPU at the next transfer
+    to the host (:func:`check_later`), so that no training step waits for the GPU.
+    """
+    bad = (values < 0) | (values >= n)
+    if keep is not None:
+        bad &= keep
+    if device_of(values) == "cuda":
+        check_later(bad.any(), error, f"{what} must be in [0, {n}): one on the 'cuda' device "
+                                      f"was outside [0, {n}) (checked at this transfer to the "
+                                      "host; results computed from it are invalid)")
+    elif bad.any():
+        picked = values if keep is None else values[keep]
+        raise error(f"{what} must be in [0, {n}), got [{int(picked.min())}, "
+                    f"{int(picked.max())}]")
+
+
 def check_deferred() -> None:
     """Raise the first failed deferred check (one transfer for all of them), and forget them."""
     if not _deferred:

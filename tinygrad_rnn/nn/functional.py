@@ -55,24 +55,17 @@ def cross_entropy(logits: Tensor, target, weight=None, ignore_index: int = -100,
         return cross_entropy_classes(logits, target, weight, ignore_index, reduction,
                                      label_smoothing, fused)
     t = target.data if isinstance(target, Tensor) else logits.xp.asarray(target)
-    if logits.ndim != 2 or t.ndim != 1 or t.shape[0] != logits.shape[0]:
+    if t.ndim != 1 or t.shape[0] != logits.shape[0]:
         raise ValueError(f"cross_entropy(): logits must be (N, C) and target (N,), got "
                          f"{logits.shape} and {t.shape}")
     if t.dtype.kind not in "iu":
         raise TypeError(f"cross_entropy(): target must hold integer classes, not {t.dtype}")
     n, classes = logits.shape
     keep = t != ignore_index
-    if backend.device_of(t) == "cuda":  # reading the targets now would stall every step
-        all_kept = False  # unknown without a sync: every row is masked (by exactly 1 or 0)
-        backend.check_later((((t < 0) | (t >= classes)) & keep).any(), ValueError,
-                            f"cross_entropy(): a target on the 'cuda' device was outside "
-                            f"[0, {classes}) (checked at this transfer to the host; results "
-                            "computed from it are invalid)")
-    else:
-        all_kept = bool(keep.all())
-        picked = t if all_kept else t[keep]
-        if picked.size and (int(picked.min()) < 0 or int(picked.max()) >= classes):
-            raise ValueError(f"cross_entropy(): target classes must be in [0, {classes})")
+    backend.check_range(t, classes, ValueError, "cross_entropy(): target classes", keep)
+    # On the GPU whether every row is kept is unknown without a sync: every row is then
+    # masked (by exactly 1 or 0).
+    all_kept = backend.device_of(t) == "cpu" and bool(keep.all())
     if fused:
         losses = CrossEntropy.apply(logits, target=t, ignore_index=ignore_index)
     else:
@@ -165,11 +158,7 @@ def class_weights(name: str, rows: Tensor, weight):
 def target_weights(name: str, rows: Tensor, t, weight, ignore_index: int) -> tuple:
     """``(keep, w)``: which targets count, and each target's weight (0 where ignored)."""
     keep = t != ignore_index
-    classes = rows.shape[1]
-    picked = t[keep]
-    if picked.size and (int(picked.min()) < 0 or int(picked.max()) >= classes):
-        raise ValueError(f"{name}(): target classes must be in [0, {classes}) or "
-                         f"{ignore_index} (ignore_index)")
+    backend.check_range(t, rows.shape[1], ValueError, f"{name}(): target classes", keep)
     w = keep.astype(rows.dtype)
     if weight is not None:
         w *= class_weights(name, rows, weight)[rows.xp.where(keep, t, 0)]
@@ -203,9 +192,7 @@ def one_hot(tensor, num_classes: int = -1) -> Tensor:
             raise ValueError("one_hot(): cannot infer the number of classes from an empty "
                              "tensor: pass num_classes")
         num_classes = int(i.max()) + 1
-    if i.size and (int(i.min()) < 0 or int(i.max()) >= num_classes):
-        raise ValueError(f"one_hot(): class values must be in [0, {num_classes}), got "
-                         f"[{int(i.min())}, {int(i.max())}]")
+    backend.check_range(i, num_classes, ValueError, "one_hot(): class values")
     return Tensor((i[..., None] == xp.arange(num_classes)).astype(np.int64))
 
 
@@ -226,15 +213,7 @@ def embedding(idx, weight: Tensor) -> Tensor:
     i = idx.data if isinstance(idx, Tensor) else weight.xp.asarray(idx)
     if i.dtype.kind not in "iu":
         raise TypeError(f"embedding(): indices must be integers, not {i.dtype}")
-    n = weight.shape[0]
-    if i.size and backend.device_of(i) == "cuda":
-        backend.check_later((i.min() < 0) | (i.max() >= n), IndexError,
-                            f"embedding(): an index on the 'cuda' device was outside [0, {n}) "
-                            "(checked at this transfer to the host; results computed from it "
-                            "are invalid)")
-    elif i.size and (int(i.min()) < 0 or int(i.max()) >= n):
-        raise IndexError(f"embedding(): indices must be in [0, {n}), got "
-                         f"[{int(i.min())}, {int(i.max())}]")
+    backend.check_range(i, weight.shape[0], IndexError, "embedding(): indices")
     return weight[i]
 
 

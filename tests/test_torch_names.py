@@ -552,6 +552,18 @@ def test_detach_cuts_a_state_after_backward_as_d2l_uses_it():
     close(w.grad, t.grad)
 
 
+def test_detach_refused_before_backward_even_where_the_op_saved_nothing():
+    """``a + 1`` saves no array; cutting ``h`` before backward would drop a's gradient."""
+    a = tg.ones(2, requires_grad=True)
+    h = a + 1
+    z = h * 3
+    with pytest.raises(RuntimeError, match=r"detach_\(\).*backward\(\) first"):
+        h.detach_()
+    z.sum().backward()
+    assert a.grad.tolist() == [3.0, 3.0]  # as torch: nothing was cut
+    assert h.detach_() is h and h.is_leaf
+
+
 def test_creation_takes_torch_s_size_keyword():
     assert tg.zeros(size=(2, 3)).shape == torch.zeros(size=(2, 3)).shape == (2, 3)
     assert tg.randn(size=(4,)).dtype == np.float32

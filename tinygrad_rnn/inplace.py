@@ -161,10 +161,10 @@ class InPlace:
 
         Torch keeps the cut history for graphs recorded before; here the ops record the tensors
         themselves, so the cut shows in every later backward pass. It is therefore refused while
-        the op that made this tensor still holds arrays for a backward pass that has not run:
-        call ``backward()`` first, or use ``x = x.detach()``.
+        the op that made this tensor has not been through a backward pass (one without
+        ``retain_graph``): call ``backward()`` first, or use ``x = x.detach()``.
         """
-        if self.op is not None and self.op.saved:
+        if self.op is not None and not self.op.released:
             raise RuntimeError(
                 f"detach_(): the graph that made this tensor (shape {self.shape}, by "
                 f"{type(self.op).__name__}) has not been backpropagated yet, and cutting it in "

@@ -21,7 +21,8 @@ class Op:
     """A differentiable primitive; subclasses define ``forward`` and ``backward``."""
 
     saved: tuple = ()
-    freed = False
+    freed = False  # its saved arrays were released: a second backward through it raises
+    released = False  # a backward pass went through it without retain_graph (see free)
     needs: list | tuple = ()  # one flag per input: does it need a gradient (fixed when recorded)
     versions: list | tuple = ()  # the inputs' versions when recorded (backward checks them)
     view = False  # True when the output may be a view of the first input's array
@@ -32,6 +33,7 @@ class Op:
 
     def free(self) -> None:
         """Release the saved arrays; a second backward through this op then raises."""
+        self.released = True
         if self.saved:
             self.saved = ()
             self.freed = True

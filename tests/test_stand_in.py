@@ -147,6 +147,9 @@ def test_bad_device_targets_raise_at_the_next_transfer(fused):
     with pytest.raises(ValueError, match=r"target classes must be in \[0, 5\): one on the 'cuda' device was outside \[0, 5\)"):
         loss.item()
     assert np.isfinite(loss.item())  # reported once; later transfers are not blocked
+    again = tg.F.cross_entropy(logits, tg.tensor([0, 5, 1], device="cuda"), fused=fused)
+    with pytest.raises(ValueError, match=r"one on the 'cuda' device was outside \[0, 5\)"):
+        again.cpu()  # .cpu() / .to("cpu") / Module.to("cpu") are transfers too
     ignored = tg.F.cross_entropy(logits, tg.tensor([0, -100, 1], device="cuda"), fused=fused)
     np.testing.assert_allclose(ignored.item(), tg.F.cross_entropy(
         logits.cpu(), tg.tensor([0, -100, 1]), fused=fused).item(), rtol=1e-6)

@@ -118,7 +118,7 @@ def to_device(a, device: str):
     if device_of(a).type == device:
         return a
     if device == "cpu":
-        return a.get()
+        return to_numpy(a)  # a transfer to the host: the deferred checks are read first
     return xp_for("cuda").asarray(a)
 
 

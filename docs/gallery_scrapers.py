@@ -23,6 +23,7 @@ from pathlib import Path
 
 import graphviz
 from matplotlib.figure import Figure
+from package_digest import package_digest
 from sphinx_gallery.scrapers import figure_rst
 
 GRAPHS = (graphviz.Graph, graphviz.Digraph, graphviz.Source)
@@ -80,6 +81,7 @@ def picture_rst(path: str, src_dir: str) -> str:
 #: tests read it instead of running every lesson a second time (CI builds the docs first).
 RUNS = Path(__file__).resolve().parent / "_build" / "lesson_runs.json"
 TUTORIALS = Path(__file__).resolve().parents[1] / "tutorials"
+
 _started: dict[str, tuple[float, float, warnings.catch_warnings, list]] = {}
 
 
@@ -93,8 +95,8 @@ def lesson_clock(gallery_conf, fname, when):
     """sphinx-gallery reset hook: time each lesson (CPU and wall) and record it in ``RUNS``.
 
     Called before and after every example; ``fname`` is None when a gallery folder is entered.
-    The record keeps the SHA-256 of the lesson's source, so a test never trusts the time of a
-    lesson that has changed since the build, and the warnings the lesson raised (a lesson must
+    The record keeps the SHA-256 of the lesson's source and of the package's, so a test never
+    trusts the run of a lesson, or of a package, that has changed since the build, and the warnings the lesson raised (a lesson must
     raise none, as when a reader runs it as a script).
     """
     if fname is None:
@@ -110,6 +112,7 @@ def lesson_clock(gallery_conf, fname, when):
     catcher.__exit__(None, None, None)
     runs = json.loads(RUNS.read_text()) if RUNS.exists() else {}
     runs[lesson.stem] = {"sha256": hashlib.sha256(lesson.read_bytes()).hexdigest(),
+                         "package": package_digest(),
                          "cpu_s": round(_cpu_seconds() - cpu0, 2),
                          "wall_s": round(time.perf_counter() - wall0, 2),
                          "warnings": [f"{w.category.__name__}: {w.message}" for w in caught]}

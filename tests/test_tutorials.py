@@ -8,7 +8,7 @@ does not fail it; BLAS runs on one thread); its own asserts check the number it 
 The docs build (``make docs``, which CI runs first) executes every lesson too, to draw its
 figures, and records each lesson's CPU time with the SHA-256 of its source
 (``docs/_build/lesson_runs.json``, written by ``docs/gallery_scrapers.lesson_clock``). Where that
-record matches the lesson as it is now, the budget is checked on it instead of running the lesson
+record matches the lesson and the package as they are now, the budget is checked on it instead of running the lesson
 a second time: a lesson that failed there would have failed the build (``abort_on_example_error``).
 """
 import ast
@@ -28,6 +28,8 @@ LESSONS = sorted((REPO / "tutorials").glob("[0-9][0-9]_*.py"))
 SHARED = REPO.parent / "shared" / "data" / "tinyshakespeare.txt"
 BUDGET_S = 90
 DOCS_RUNS = REPO / "docs" / "_build" / "lesson_runs.json"
+sys.path.insert(0, str(REPO / "docs"))
+from package_digest import package_digest  # the digest the docs build stores with each run
 
 
 def test_lessons_numbered_in_order():
@@ -45,7 +47,7 @@ def docs_run(lesson: Path) -> dict | None:
     run = json.loads(DOCS_RUNS.read_text()).get(lesson.stem)
     if run is None or run["sha256"] != hashlib.sha256(lesson.read_bytes()).hexdigest():
         return None
-    return run
+    return run if run.get("package") == package_digest() else None
 
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=lambda p: p.stem)

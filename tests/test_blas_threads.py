@@ -44,3 +44,4 @@ def test_set_and_get():
 def test_bad_counts(n, error):
     with pytest.raises(error, match="set_num_threads"):
         tg.set_num_threads(n)
+

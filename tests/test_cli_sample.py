@@ -61,6 +61,7 @@ def test_sample_seed_defaults_to_the_checkpoints(checkpoint, capsys):
     (["--temperature", "0"], "argument --temperature: must be a finite number above 0"),
     (["--temperature", "nan"], "argument --temperature: must be a finite number above 0"),
     (["--length", "-1"], "argument --length: must be at least 0"),
+    (["--prime", ""], "--prime: give at least one character"),
 ])
 def test_sample_refuses_bad_arguments(checkpoint, capsys, args, message):
     assert main(["sample", str(checkpoint), *args]) == 2

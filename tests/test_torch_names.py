@@ -674,3 +674,12 @@ def test_d2l_rnn_from_scratch_trains_as_its_torch_original():
     for ours, theirs in zip(d2l_rnn_from_scratch(tg, weights, batches),
                             d2l_rnn_from_scratch(torch, weights, batches)):
         np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_randint_and_randn_like_spellings():
+    """torch's ``randint(high, size=...)``; ``randn_like`` of integers refused, not zeros."""
+    tg.manual_seed(0)
+    x = tg.randint(10, size=(2, 3))
+    assert x.shape == (2, 3) and 0 <= int(x.min()) and int(x.max()) < 10
+    with pytest.raises(TypeError, match="randn_like\\(\\): normal draws need a floating dtype"):
+        tg.randn_like(tg.tensor([1, 2]))

@@ -138,6 +138,10 @@ def full_like(t: Tensor, fill_value, *, dtype=None, device=None, requires_grad=F
 
 def randn_like(t: Tensor, *, dtype=None, device=None, requires_grad=False) -> Tensor:
     """Standard normal draws (seeded generator) with the shape, dtype and device of ``t``."""
+    kind = np.dtype(dtype if dtype is not None else t.dtype).kind
+    if kind != "f":
+        raise TypeError(f"randn_like(): normal draws need a floating dtype, not "
+                        f"{np.dtype(dtype if dtype is not None else t.dtype)} (pass dtype=)")
     return like(t, lambda shape, d: generator().standard_normal(shape), dtype, device,
                 requires_grad, "randn_like")
 
@@ -196,6 +200,8 @@ def randint(low, high=None, size=None, *, dtype=np.int64, device="cpu") -> Tenso
     as ``torch.randint``: ``randint(10, (2, 3))`` or ``randint(1, 10, (2, 3))``."""
     if size is None:  # randint(high, size)
         low, high, size = 0, low, high
+    elif high is None:  # randint(high, size=...)
+        low, high = 0, low
     if size is None or high is None:
         raise TypeError("randint(): expected randint(high, size) or randint(low, high, size)")
     if high <= low:

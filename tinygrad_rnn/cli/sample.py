@@ -35,6 +35,8 @@ def run(args: argparse.Namespace) -> int:
     prime = args.prime
     if args.escapes:  # \n -> a new line; other characters (É, 好) pass through unchanged
         prime = prime.encode("latin-1", "backslashreplace").decode("unicode_escape")
+    if not prime:
+        raise CommandError("--prime: give at least one character for the model to read")
     try:
         vocab.encode(prime)
     except ValueError as e:

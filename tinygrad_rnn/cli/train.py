@@ -248,27 +248,30 @@ def train_charlm(args: argparse.Namespace) -> int:
         return CommandError(f"step {step}: {what}; training stopped and {kept} (a smaller --lr "
                             "or --clip may help)", status=1)
 
-    with tqdm(total=args.steps, initial=start, disable=None, desc="train charlm") as bar:
-        while step < args.steps and time.monotonic() < deadline:
-            rng = np.random.default_rng([settings["seed"], step])
-            x, y = random_batch(corpus.train, settings["batch"], settings["seq_len"], rng)
-            loss, grad_norm = train_step(model, optimizer, x, y, settings["clip"])
-            step += 1
-            if not math.isfinite(loss):
-                raise diverged(step, f"the training loss is {loss}")
-            if log is not None:
-                log.add_scalar("train/loss", loss, step)
-                log.add_scalar("train/grad_norm", grad_norm.item(), step)
-                log.add_scalar("train/lr", optimizer.param_groups[0]["lr"], step)
-            bar.update(1)
-            bar.set_postfix(loss=f"{loss:.3f}")
-            if step % args.eval_every == 0 or step == args.steps:
-                val, last_saved = checkpoint(step), step
-                bar.write(f"step {step}: train loss {loss:.3f}, validation {val:.3f} nats/char")
-    val = checkpoint(step) if step != last_saved else evaluate(model, corpus.val[:args.val_chars])
+    try:  # the event file is closed (its last scalars written) however the run ends
+        with tqdm(total=args.steps, initial=start, disable=None, desc="train charlm") as bar:
+            while step < args.steps and time.monotonic() < deadline:
+                rng = np.random.default_rng([settings["seed"], step])
+                x, y = random_batch(corpus.train, settings["batch"], settings["seq_len"], rng)
+                loss, grad_norm = train_step(model, optimizer, x, y, settings["clip"])
+                step += 1
+                if not math.isfinite(loss):
+                    raise diverged(step, f"the training loss is {loss}")
+                if log is not None:
+                    log.add_scalar("train/loss", loss, step)
+                    log.add_scalar("train/grad_norm", grad_norm.item(), step)
+                    log.add_scalar("train/lr", optimizer.param_groups[0]["lr"], step)
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss:.3f}")
+                if step % args.eval_every == 0 or step == args.steps:
+                    val, last_saved = checkpoint(step), step
+                    bar.write(f"step {step}: train loss {loss:.3f}, validation {val:.3f} nats/char")
+        val = checkpoint(step) if step != last_saved else evaluate(model, corpus.val[:args.val_chars])
+    finally:
+        if log is not None:
+            log.close()
     print(f"step {step}: validation loss {val:.4f} nats/char; checkpoint {path}")
     if log is not None:
-        log.close()
         print(f"TensorBoard scalars in {args.logdir} (tensorboard --logdir {args.logdir})")
     if args.sample:
         print("-" * 40)

@@ -178,7 +178,7 @@ def softmax_dim(name: str, dim: int | None, ndim: int) -> int:
     if dim is not None:
         return dim
     warnings.warn(f"{name}: the implicit choice of dim is deprecated (as in torch): pass dim",
-                  stacklevel=3)
+                  stacklevel=4)
     return 0 if ndim in (0, 1, 3) else 1
 
 

@@ -90,6 +90,7 @@ CASES = [
          needs_cuda=True),
     # reductions
     Case("Sum", "all", lambda a: a.sum(), normal((3, 4))),
+    Case("Cumsum", "axis", lambda a: a.cumsum(1), normal((3, 4, 2))),
     Case("Sum", "axis", lambda a: a.sum(axis=1), normal((3, 4, 2))),
     Case("Sum", "axes-keepdims", lambda a: a.sum(axis=(0, 2), keepdims=True), normal((3, 4, 2))),
     Case("Mean", "all", lambda a: a.mean(), normal((3, 4))),

@@ -115,3 +115,15 @@ def test_flip_names_a_wrong_axis():
         tg.ones(2, 3).flip(2)
     with pytest.raises(TypeError, match="flip"):
         tg.ones(2, 3).flip()
+
+
+def test_cumsum_keeps_infinities_as_torch():
+    """A running sum, not a product with a triangle of ones (inf * 0 would give NaN)."""
+    import numpy as np
+    import torch
+
+    import tinygrad_rnn as tg
+
+    x = np.array([[1.0, np.inf, 2.0], [-np.inf, 1.0, 3.0]])
+    np.testing.assert_array_equal(tg.tensor(x).cumsum(1).numpy(),
+                                  torch.tensor(x).cumsum(1).numpy())

@@ -401,6 +401,18 @@ class Tensor(TorchMethods, InPlace):
             x = x if bound is None else x.with_scalar(bound)[0]
         return ops.Clip.apply(x, lo=lo, hi=hi)
 
+    def cumsum(self, dim: int, *, dtype=None):
+        """Running sums along ``dim``: ``y[..., j] = x[..., 0] + ... + x[..., j]``, as torch.
+
+        One primitive (:class:`tinygrad_rnn.ops.Cumsum`); integer and bool tensors sum to int64,
+        as torch.
+        """
+        x = self if dtype is None else self.to(dtype=dtype)
+        if x.ndim == 0:
+            x.check_axis_0d(dim, "cumsum")
+            return x.reshape(1).cumsum(0).reshape(())
+        return ops.Cumsum.apply(x, axis=x.check_axis(dim, "cumsum"))
+
     def sum(self, axis=None, keepdims=None, *, dim=None, keepdim=None):
         """The sum over ``axis`` (or ``dim``: an int, several, or ``None`` for all)."""
         axis, keepdims = axis_and_keepdims("sum", axis, keepdims, dim, keepdim)

@@ -185,24 +185,6 @@ class TorchMethods:
         return x[(slice(None),) * d + (np.repeat(np.arange(n), counts.reshape(-1)
                                                  if counts.ndim else counts),)]
 
-    def cumsum(self, dim: int, *, dtype=None):
-        """Running sums along ``dim``: ``y[..., j] = x[..., 0] + ... + x[..., j]``, as torch.
-
-        A float tensor's is a product with the upper triangle of ones (:math:`y = x U`,
-        ``U[i, j] = 1`` for ``i <= j``) so that its graph and gradient are those of ``MatMul``;
-        an integer or bool tensor's is computed directly (int64 for bool, as torch).
-        """
-        x = self if dtype is None else self.to(dtype=dtype)
-        if x.ndim == 0:
-            x.check_axis_0d(dim, "cumsum")
-            return x.reshape(1).cumsum(0).reshape(())
-        d = x.check_axis(dim, "cumsum")
-        if x.dtype.kind not in "fc":
-            return type(self)(x.xp.cumsum(x.data, axis=d))
-        n = x.shape[d]
-        upper = type(self)(x.xp.triu(x.xp.ones((n, n), dtype=x.dtype)))
-        return (x.swapaxes(d, -1) @ upper).swapaxes(d, -1)
-
     # ---- new tensors like this one ------------------------------------------------------
     def new_tensor(self, data, *, dtype=None, device=None, requires_grad: bool = False):
         """A new leaf holding a copy of ``data``, in this tensor's dtype and on its device

@@ -8,13 +8,13 @@ from .base import Op
 from .binary import Add, Div, Maximum, Mul, Pow, Sub, Where
 from .matmul import MatMul
 from .movement import Concat, Index, Reshape, Stack, Transpose
-from .reduce import Max, Mean, Min, Sum
+from .reduce import Cumsum, Max, Mean, Min, Sum
 from .scalar import AddScalar, DivScalar, MulScalar, PowScalar, RDivScalar, RPowScalar, RSubScalar
 from .unary import Abs, Cast, Clip, Exp, Log, Neg, Relu, Sigmoid, Sqrt, Tanh, ToDevice
 
 PRIMITIVES = (Add, Sub, Mul, Div, Pow, Maximum, Where, AddScalar, RSubScalar, MulScalar,
               DivScalar, RDivScalar, PowScalar, RPowScalar, MatMul, Neg, Exp, Log, Tanh, Sigmoid,
-              Relu, Abs, Sqrt, Clip, Cast, ToDevice, Sum, Mean, Max, Min, Reshape, Transpose, Index,
-              Concat, Stack)
+              Relu, Abs, Sqrt, Clip, Cast, ToDevice, Sum, Cumsum, Mean, Max, Min, Reshape, Transpose,
+              Index, Concat, Stack)
 
 __all__ = ["Op", "PRIMITIVES"] + [op.__name__ for op in PRIMITIVES]

@@ -36,6 +36,21 @@ class Sum(Op):
         return (get_array_module(g).broadcast_to(g, self.shape),)
 
 
+class Cumsum(Op):
+    """y = cumsum(x, axis) (running sums);  dx = g's running sums taken from the other end.
+
+    Bool and integer tensors sum to int64, as in torch.
+    """
+
+    def forward(self, x, axis=0):
+        self.axis = axis
+        return x.cumsum(axis=axis, dtype="int64" if x.dtype.kind in "biu" else None)
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        return (xp.flip(xp.flip(g, self.axis).cumsum(axis=self.axis), self.axis),)
+
+
 class Mean(Op):
     """y = mean(x, axis);  dx = g / n broadcast back, n the number of averaged elements."""
 

@@ -51,6 +51,7 @@ CASES = [
     Case("Pow", "tensor-exponent", lambda a, b: a ** b, lambda rng: [positive((3, 4))(rng)[0],
                                                                       rng.standard_normal((4,))]),
     Case("Maximum", "broadcast", lambda a, b: tg.maximum(a, b), normal((3, 4), (4,))),
+    Case("Minimum", "broadcast", lambda a, b: a.min(b), normal((3, 4), (4,))),
     Case("Where", "broadcast", lambda a, b: tg.where(a.detach() > 0, a, b), normal((3, 4), (1, 4))),
     # a tensor and a Python number
     Case("AddScalar", "add", lambda a: a + 2.5, normal((3, 4))),

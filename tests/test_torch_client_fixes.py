@@ -127,3 +127,21 @@ def test_cumsum_keeps_infinities_as_torch():
     x = np.array([[1.0, np.inf, 2.0], [-np.inf, 1.0, 3.0]])
     np.testing.assert_array_equal(tg.tensor(x).cumsum(1).numpy(),
                                   torch.tensor(x).cumsum(1).numpy())
+
+
+def test_min_of_two_tensors_as_torch_for_every_dtype():
+    """One Minimum primitive, not -max(-x, -y): negating int8 -128 overflows, bools cannot."""
+    import numpy as np
+    import torch
+
+    import tinygrad_rnn as tg
+
+    for a, b, dtype in (([-128, 5], [0, 3], np.int8), ([True, False], [False, False], bool),
+                        ([1.0, -2.0, 3.0], [1.0, 0.0, 4.0], np.float64)):
+        ours = tg.tensor(np.array(a, dtype=dtype)).min(tg.tensor(np.array(b, dtype=dtype)))
+        theirs = torch.tensor(np.array(a, dtype=dtype)).min(torch.tensor(np.array(b, dtype=dtype)))
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+        assert ours.dtype == theirs.numpy().dtype
+    x = tg.tensor([1.0, 2.0, 3.0], dtype=tg.float64, requires_grad=True)
+    x.min(tg.tensor([2.0, 2.0, 2.0], dtype=tg.float64)).sum().backward()
+    assert x.grad.tolist() == [1.0, 0.5, 0.0]  # torch's tie rule: half to each side

@@ -443,9 +443,8 @@ class Tensor(TorchMethods, InPlace):
     def reduce_extreme(self, fn: str, op, dim, keepdim, axis, keepdims):
         """``max`` or ``min`` (``op``), as their docstring says."""
         if isinstance(dim, Tensor):
-            if fn == "min":
-                return -ops.Maximum.apply(*promoted_pair(-self, -dim))
-            return ops.Maximum.apply(*promoted_pair(self, dim))
+            pairwise = ops.Minimum if fn == "min" else ops.Maximum
+            return pairwise.apply(*promoted_pair(self, dim))
         axis, keepdims = axis_and_keepdims(fn, axis, keepdims, dim, keepdim)
         if dim is not None:
             return self.extreme(fn, dim, keepdims)

@@ -77,15 +77,25 @@ class Pow(Op):
 class Maximum(Op):
     """z = max(x, y);  dx = g where x > y, g / 2 where x = y, 0 where x < y (dy alike), as torch."""
 
+    pick = "maximum"  # the array function; Minimum picks the other way
+
     def forward(self, x, y):
         self.save(x, y)
-        return get_array_module(x).maximum(x, y)
+        return getattr(get_array_module(x), self.pick)(x, y)
 
     def backward(self, g):
         x, y = self.saved
+        if self.pick == "minimum":
+            x, y = y, x  # x wins where it is the smaller
         xp, zero = get_array_module(g), constant(0, g)
         g_tie = xp.where(x == y, g * constant(0.5, g), g)
         return xp.where(x < y, zero, g_tie), xp.where(x > y, zero, g_tie)
+
+
+class Minimum(Maximum):
+    """z = min(x, y);  dx = g where x < y, g / 2 where x = y, 0 where x > y (dy alike), as torch."""
+
+    pick = "minimum"
 
 
 class Where(Op):

@@ -157,6 +157,21 @@ def check_later(failed, error: type[Exception], message: str) -> None:
     _deferred[key] = failed if previous is None else previous | failed
 
 
+LONG_SUM = 4096  # float32 (or float16) sums of more terms than this accumulate in float64
+
+
+def accumulator(a, terms: int):
+    """The dtype to sum ``terms`` values of ``a`` in: float64 for a long float32 or float16
+    sum, else ``None`` (``a``'s own). NumPy adds along a leading axis one row after another, so
+    the error of a float32 sum grows with its number of rows: a bias gradient summed over 32,768
+    rows would carry a relative error of about 6e-6 where float64 accumulation gives 5e-8
+    (torch's is 1e-7), for the same time on 28 columns and 2.5 times the time on 10,578. The
+    engine's broadcast sums (``autograd.fit_to``) and the fused steps' bias sums both use it.
+    """
+    long = terms > LONG_SUM and a.dtype.kind == "f" and a.dtype.itemsize < 8
+    return "float64" if long else None
+
+
 def check_range(values, n: int, error: type[Exception], what: str, keep=None) -> None:
     """Refuse integer ``values`` outside ``[0, n)`` (only where ``keep``, when given).
 

@@ -6,6 +6,7 @@ it must still become one image on the page. Needs sphinx-gallery (``make docs`` 
 """
 import importlib.util
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ import pytest
 pytest.importorskip("sphinx_gallery")
 graphviz = pytest.importorskip("graphviz")
 SOURCE = Path(__file__).resolve().parents[1] / "docs" / "gallery_scrapers.py"
+sys.path.insert(0, str(SOURCE.parent))  # its sibling package_digest, as docs/conf.py arranges
 spec = importlib.util.spec_from_file_location("gallery_scrapers", SOURCE)
 gallery_scrapers = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(gallery_scrapers)

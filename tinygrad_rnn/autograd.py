@@ -14,7 +14,7 @@ import itertools
 import threading
 from heapq import heappop, heappush
 
-from .backend import accumulator, get_array_module, scatter_add
+from .backend import accumulator, get_array_module, scatter_add, sum_leading
 from .scopes import step_of
 
 
@@ -103,6 +103,8 @@ def check_finite(array, tensor, op, when: str) -> None:
 def check_versions(t) -> None:
     """Raise if the op that made ``t`` saved the array of an input that was changed in place
     since the op was recorded (backward would silently use the new values), as torch does."""
+    if [p.version[0] for p in t.parents] == t.op.versions:  # nothing changed (the usual case)
+        return
     for k, (p, recorded) in enumerate(zip(t.parents, t.op.versions)):
         if p.version[0] != recorded and any(a is p.data for a in t.op.saved):
             name = p.name or ("a parameter" if p.op is None and p.requires_grad else "a tensor")
@@ -151,14 +153,14 @@ def fit_to(g, like):
     This is the one place where broadcast gradients are summed back: every op's ``backward`` may
     return a gradient of the broadcast output shape, and the engine calls this to fit it to the
     input tensor ``like``. A long float32 sum accumulates in float64
-    (:func:`tinygrad_rnn.backend.accumulator`).
+    (:func:`tinygrad_rnn.backend.sum_leading`).
     """
     shape = like.shape
     if g.shape != shape:
         acc = accumulator(g, g.size // max(1, like.size))
         extra = g.ndim - len(shape)
         if extra > 0:
-            g = g.sum(axis=tuple(range(extra)), dtype=acc)
+            g = sum_leading(g, extra)
         stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
         if stretched:
             g = g.sum(axis=stretched, keepdims=True, dtype=acc)

@@ -8,7 +8,7 @@ tests prove the two equal.
 """
 from __future__ import annotations
 
-from ..backend import device_of, get_array_module
+from ..backend import get_array_module, is_cupy_array
 from ..ops.base import Op
 
 
@@ -34,13 +34,14 @@ class CrossEntropy(Op):
         # Knowing that every row counts (the common case) skips the masking. For a target on
         # the GPU, finding out would stall the step (a sync), so its rows are always masked:
         # the same numbers, as the mask multiplies by exactly 1 or 0.
-        self.all_kept = device_of(keep) == "cpu" and bool(keep.all())
+        self.all_kept = not is_cupy_array(keep) and bool(keep.all())
         target, keep = xp.asarray(target), xp.asarray(keep)  # on the logits' device
         t = target if self.all_kept else xp.where(keep, target, 0)
         m = x.max(axis=1, keepdims=True)
         e = xp.subtract(x, m)
         xp.exp(e, out=e)
-        s = e.sum(axis=1)
+        s = e @ xp.ones(e.shape[1], e.dtype)  # the row sums: one BLAS call, where NumPy's
+        # sum along a short contiguous row (a vocabulary of 28 or 65) costs 4-8x more
         loss = xp.log(s) - (x[rows, t] - m[:, 0])
         if not self.all_kept:
             loss *= keep

@@ -12,13 +12,15 @@ class RNNSequence(StepSequence):
 
     ``states`` (T + 1, N, H) holds every h (a step returns the view ``states[k]``): it is all
     that backward reads, since the activation's derivative follows from h' itself
-    (:math:`1 - h'^2` for tanh, :math:`[h' > 0]` for relu). In the backward pass row r of ``dz``
-    (T, N, H) takes the gradient of step r's pre-activation, which is both the input
-    projection's gradient and the recurrent side's; the step that runs backward last returns
-    the weight and bias gradients as one sum over all steps.
+    (:math:`1 - h'^2` for tanh, :math:`[h' > 0]` for relu). A backward pass sets out those
+    derivatives for every step it reaches in one call, in rows of ``dz`` (T, N, H); step r then
+    multiplies its row by the upstream gradient, which makes it the gradient of step r's
+    pre-activation: both the input projection's gradient and the recurrent side's. The step
+    that runs backward last returns the weight and bias gradients as one sum over all steps.
     """
 
     backward_only = ("dz",)
+    nonlinearity = "tanh"  # the steps' (they set it)
 
     @property
     def gates(self):
@@ -31,11 +33,20 @@ class RNNSequence(StepSequence):
         self.states = self.new(xp, "states", (self.steps + 1, N, H), h.dtype)
 
     def new_pass(self, r: int) -> None:
+        """Row ``r`` starts a backward pass: the derivatives :math:`\\phi'` of the rows it
+        reaches (0..r forwards, r..T-1 backwards in time) into ``dz``."""
         super().new_pass(r)
+        states = self.states
+        xp = get_array_module(states)
         if self.dz is None:
-            states = self.states
-            self.dz = self.new(get_array_module(states), "dz", (self.steps, *states.shape[1:]),
-                               states.dtype)
+            self.dz = self.new(xp, "dz", (self.steps, *states.shape[1:]), states.dtype)
+        a, b = (r, self.steps) if self.reverse else (0, r + 1)
+        h, d = (states[a:b] if self.reverse else states[a + 1:b + 1]), self.dz[a:b]
+        if self.nonlinearity == "tanh":
+            xp.multiply(h, h, out=d)
+            xp.subtract(constant(1, d), d, out=d)  # 1 - h'^2
+        else:
+            xp.greater(h, 0, out=d)                # [h' > 0]
 
 
 class RNNStep(FusedStep):
@@ -68,21 +79,14 @@ class RNNStep(FusedStep):
             xp.tanh(out, out=out)
         else:
             xp.maximum(out, 0, out=out)
-        self.nonlinearity = nonlinearity
+        seq.nonlinearity = nonlinearity
         self.keep(seq, r, zx.shape, w)
         return out
 
     def backward(self, grad):
-        a, b = self.begin()
-        seq, r, w = self.seq, self.r, self.saved[0]
-        xp = get_array_module(grad)
-        out, da = seq.view(seq.slots(r)[1]), seq.dz[r]
-        if self.nonlinearity == "tanh":
-            xp.multiply(out, out, out=da)
-            xp.subtract(constant(1, da), da, out=da)
-            da *= grad                             # a-bar = h'-bar (1 - h'^2)
-        else:
-            xp.multiply(grad, out > 0, out=da)     # a-bar = h'-bar [h' > 0]
-        needs = self.needs
-        dh = xp.matmul(da, w.T) if needs[1] else None
+        a, b = self.begin()  # the pass's first step has set out phi' in the rows of seq.dz
+        seq, needs = self.seq, self.needs
+        da = seq.dz[self.r]
+        da *= grad                                 # a-bar = h'-bar phi'
+        dh = get_array_module(grad).matmul(da, self.saved[0].T) if needs[1] else None
         return self.sums([None, dh, None, None][:len(needs)], seq.dz, a, b)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import weakref
 
 from ..autograd import Scatter, state
-from ..backend import accumulator, get_array_module
+from ..backend import get_array_module, sum_leading
 from ..ops.base import Op
 from .pool import ArrayPool, _give_back
 
@@ -161,7 +161,7 @@ class FusedStep(Op):
             if needs[2]:
                 grads[2] = seq.previous_h(a, b, self.saved[0].shape[0]).T @ flat
             if len(needs) == 4 and needs[3]:
-                grads[3] = flat.sum(axis=0, dtype=accumulator(flat, len(flat))).astype(flat.dtype)
+                grads[3] = sum_leading(flat, 1).astype(flat.dtype)
         return grads
 
     def free(self) -> None:

@@ -65,7 +65,7 @@ def cross_entropy(logits: Tensor, target, weight=None, ignore_index: int = -100,
     backend.check_range(t, classes, ValueError, "cross_entropy(): target classes", keep)
     # On the GPU whether every row is kept is unknown without a sync: every row is then
     # masked (by exactly 1 or 0).
-    all_kept = backend.device_of(t) == "cpu" and bool(keep.all())
+    all_kept = not backend.is_cupy_array(t) and bool(keep.all())
     if fused:
         losses = CrossEntropy.apply(logits, target=t, ignore_index=ignore_index)
     else:

@@ -1,8 +1,6 @@
 """Primitives that move, select or join elements without arithmetic."""
 from __future__ import annotations
 
-import numpy as np
-
 from ..autograd import Scatter
 from ..backend import get_array_module
 from ..inplace import index_on
@@ -28,8 +26,9 @@ class Transpose(Op):
     view = True
 
     def forward(self, x, axes):
-        self.inverse = tuple(np.argsort(axes))
-        return x.transpose(axes)
+        y = x.transpose(axes)  # first: it names a bad permutation
+        self.inverse = tuple(sorted(range(len(axes)), key=list(axes).__getitem__))
+        return y
 
     def backward(self, g):
         return (g.transpose(self.inverse),)
@@ -89,7 +88,12 @@ class Stack(Op):
     def forward(self, *xs, axis=0):
         self.axis = axis
         self.n = len(xs)
-        return get_array_module(xs[0]).stack(xs, axis=axis)
+        xp, shape = get_array_module(xs[0]), xs[0].shape
+        if axis == 0 and shape and all(x.shape == shape for x in xs):
+            # the same array as xp.stack, from one call: stack's own loop over the inputs
+            # costs more than the copy for the (N, H) steps of a sequence
+            return xp.concatenate(xs).reshape(len(xs), *shape)
+        return xp.stack(xs, axis=axis)
 
     def backward(self, g):
         axis = self.axis % g.ndim

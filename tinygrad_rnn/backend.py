@@ -178,21 +178,22 @@ def accumulator(a, terms: int):
 def sum_leading(a, n: int):
     """``a`` summed over its first ``n`` axes: a bias gradient from (rows, C) or (T, N, C).
 
-    A long float32 sum (:func:`accumulator`) is returned in float64, its dtype of
-    accumulation. On the CPU it is summed in blocks of ``BLOCK`` rows: one BLAS product
-    ``ones(BLOCK) @ blocks`` (k, BLOCK, C) -> (k, C) gives every block's float32 sum, and those
-    are added in float64. As precise as adding every row in float64 (4.6e-8 against 3.1e-8 on
-    32,768 x 28), and 11x faster there: NumPy's own sum over a leading axis adds one row
-    at a time, which costs about 20 ns per row of a narrow gradient whatever the dtype.
+    On the CPU a float32 or float64 sum is a BLAS product with a vector of ones: NumPy's own
+    sum over a leading axis adds one row at a time, about 20 ns per row of a narrow gradient
+    (6 us against 2 us on 256 x 65). A long float32 sum (:func:`accumulator`) is returned in
+    float64: it is summed in blocks of ``BLOCK`` rows, one product ``ones(BLOCK) @ blocks``
+    (k, BLOCK, C) -> (k, C) giving every block's float32 sum, and those are added in float64.
+    That is as precise as adding every row in float64 (4.6e-8 against 3.1e-8 on 32,768 x 28)
+    and 11x faster there.
     """
-    axes = tuple(range(n))
-    rows = math.prod(a.shape[:n])
+    rows, rest = math.prod(a.shape[:n]), a.shape[n:]
     acc = accumulator(a, rows)
-    if acc is None or a.dtype != np.float32 or a.__class__ is not np.ndarray \
-            or not a.flags.c_contiguous:
-        return a.sum(axis=axes, dtype=acc)
-    rest = a.shape[n:]
+    if a.__class__ is not np.ndarray or a.dtype not in (np.float32, np.float64) \
+            or not a.flags.c_contiguous or acc is not None and a.dtype != np.float32:
+        return a.sum(axis=tuple(range(n)), dtype=acc)
     m = a.reshape(rows, math.prod(rest))
+    if acc is None:
+        return (np.ones(rows, a.dtype) @ m).reshape(rest)
     k = rows // BLOCK
     blocks = np.ones(BLOCK, a.dtype) @ m[:k * BLOCK].reshape(k, BLOCK, m.shape[1])
     total = blocks.sum(axis=0, dtype=acc) + m[k * BLOCK:].sum(axis=0, dtype=acc)

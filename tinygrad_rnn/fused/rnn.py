@@ -71,7 +71,7 @@ class RNNStep(FusedStep):
         xp = get_array_module(h)
         seq = RNNSequence(1, first=t) if seq is None else seq
         r, h, out = seq.start(t, h)
-        xp.matmul(h, w, out=out)
+        xp.dot(h, w, out=out)                      # dot: less overhead than matmul
         out += zx[t]                               # a = z_x[t] + h w (+ b)
         if b is not None:
             out += b
@@ -88,5 +88,5 @@ class RNNStep(FusedStep):
         seq, needs = self.seq, self.needs
         da = seq.dz[self.r]
         da *= grad                                 # a-bar = h'-bar phi'
-        dh = get_array_module(grad).matmul(da, self.saved[0].T) if needs[1] else None
+        dh = get_array_module(grad).dot(da, self.saved[0].T) if needs[1] else None
         return self.sums([None, dh, None, None][:len(needs)], seq.dz, a, b)

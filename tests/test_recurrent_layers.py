@@ -404,6 +404,20 @@ def test_fused_lstm_steps_of_one_sequence_share_their_inputs():
         tg.fused.LSTMStep.apply(zx, hc, tg.randn(2, 8), t=1, seq=seq)
 
 
+@pytest.mark.parametrize("step, sequence, gates", [("RNNStep", "RNNSequence", 1),
+                                                    ("GRUStep", "GRUSequence", 3)])
+def test_fused_steps_of_one_sequence_share_their_recurrent_weights(step, sequence, gates):
+    """The sequence multiplies by a contiguous copy of w made at its first step, so a later step
+    given another w is refused rather than silently computed with the first one."""
+    seq = getattr(tg.fused, sequence)(3)
+    zx, h, w = tg.randn(3, 2, 4 * gates), tg.randn(2, 4), tg.randn(4, 4 * gates)
+    op = getattr(tg.fused, step)
+    h1 = op.apply(zx, h, w, t=0, seq=seq)
+    h2 = op.apply(zx, h1, w, t=1, seq=seq)  # the same w: fine
+    with pytest.raises(ValueError, match=f"{step}: .*{sequence} must share w"):
+        op.apply(zx, h2, tg.randn(4, 4 * gates), t=2, seq=seq)
+
+
 @pytest.mark.parametrize("bidirectional", [False, True])
 @pytest.mark.parametrize("grad", [True, False])
 def test_fused_lstm_never_reuses_arrays_that_are_still_referenced(grad, bidirectional):

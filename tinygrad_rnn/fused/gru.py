@@ -20,7 +20,7 @@ class GRUSequence(StepSequence):
     one sum over all steps.
     """
 
-    forward_only = ("scratch",)
+    forward_only = ("scratch", "w_contiguous")
     backward_only = ("gates", "hn", "dz", "dhp", "da", "tmp1", "tmp2")
 
     def allocate(self, xp, h) -> None:
@@ -75,7 +75,7 @@ class GRUStep(FusedStep):
         seq = GRUSequence(1, first=t) if seq is None else seq
         r, h, out = seq.start(t, h)
         s, p, x = seq.gates[r], seq.scratch, by_gate(zx[t])
-        xp.matmul(h, by_gate(w), out=p)            # p[k] = h w_k: (3, N, H), gate by gate
+        xp.matmul(h, seq.contiguous_weights(r, w, by_gate), out=p)  # p[k] = h w_k: (3, N, H)
         if b is not None:
             p += b.reshape(3, 1, H)
         rz = s[:2]
@@ -125,7 +125,7 @@ class GRUStep(FusedStep):
         needs = self.needs
         dh = None
         if needs[1]:
-            dh = xp.matmul(dp, w.T)
+            dh = xp.dot(dp, w.T)
             xp.multiply(grad, z, out=t1)
             dh += t1
         return self.sums([None, dh, None, None][:len(needs)], seq.dhp, a, b)

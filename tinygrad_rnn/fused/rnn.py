@@ -19,6 +19,7 @@ class RNNSequence(StepSequence):
     that runs backward last returns the weight and bias gradients as one sum over all steps.
     """
 
+    forward_only = ("w_contiguous",)
     backward_only = ("dz",)
     nonlinearity = "tanh"  # the steps' (they set it)
 
@@ -71,7 +72,7 @@ class RNNStep(FusedStep):
         xp = get_array_module(h)
         seq = RNNSequence(1, first=t) if seq is None else seq
         r, h, out = seq.start(t, h)
-        xp.dot(h, w, out=out)                      # dot: less overhead than matmul
+        xp.dot(h, seq.contiguous_weights(r, w), out=out)  # dot: less overhead than matmul
         out += zx[t]                               # a = z_x[t] + h w (+ b)
         if b is not None:
             out += b

@@ -70,6 +70,24 @@ class StepSequence:
     def allocate(self, xp, state) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def contiguous_weights(self, r: int, w, layout=None):
+        """The recurrent weights ``w`` (``layout(w)`` when given) as one C-contiguous array,
+        copied at the sequence's first step and multiplied by at every step.
+
+        A layer hands its steps the transposed view :math:`W_{hh}^T`, and BLAS multiplies by a
+        transposed view up to 1.5x slower than by the same numbers in C order (a (32, 256) x
+        (256, 256) product: 74 against 50 us). The copy holds ``w`` as it was at the first
+        step, so every step must pass the same ``w`` (a layer does).
+        """
+        if r == self.first_row:
+            a = w if layout is None else layout(w)
+            self.w = w
+            self.w_contiguous = self.new(get_array_module(a), "w_contiguous", a.shape, a.dtype)
+            self.w_contiguous[...] = a
+        elif w is not self.w:
+            raise ValueError(f"the steps of one {type(self).__name__} must share w")
+        return self.w_contiguous
+
     def view(self, slot: int):
         """The state in ``slot``: ``states[slot]`` where ``states`` (T + 1, N, H) holds h only
         (GRU, RNN); a sequence that keeps more (the LSTM's h and c) overrides it."""

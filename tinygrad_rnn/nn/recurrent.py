@@ -279,7 +279,7 @@ class RNN(RecurrentLayer):
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
                          bidirectional, device=device, dtype=dtype)
         self.fused = bool(fused)
-        # the fused steps' arrays (2 per layer and direction), kept for the next call
+        # the fused steps' arrays (3 per layer and direction), kept for the next call
         self.pool = ArrayPool(keep=3 * self.num_layers * len(self.suffixes))
         if init == "identity":
             identity_init(self)

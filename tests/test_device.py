@@ -86,6 +86,19 @@ def test_losses(device, rng, fused, target_on):
         np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-14)  # the order of a sum
 
 
+def test_cross_entropy_with_class_probabilities(device, rng):
+    logits, p = rng.standard_normal((6, 5)), rng.dirichlet(np.ones(5), size=6)
+    results = []
+    for d in ("cpu", device):
+        x = tg.tensor(logits, device=d, requires_grad=True)
+        loss = tg.F.cross_entropy(x, tg.tensor(p, device=d), label_smoothing=0.1)
+        loss.backward()
+        assert loss.device == d
+        results.append((loss.item(), x.grad.numpy()))
+    for a, b in zip(*results):
+        np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-15)
+
+
 @pytest.mark.parametrize("kwargs", [{"weight": [1.0, 2.0, 0.5, 1.0, 3.0]},
                                     {"label_smoothing": 0.1}, {"nll": True}],
                          ids=["weight", "label_smoothing", "nll_loss"])

@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "tinygrad_rnn"
 #: Bottom to top. A module may import modules of its own layer and of the layers below.
 LAYERS = [
     ("scope grammar, weak references, argument spelling", ["scopes", "weak", "args"]),
-    ("array backend and BLAS threads", ["backend", "cuda", "threads"]),
+    ("array backend, BLAS threads and the heap", ["backend", "cuda", "threads", "heap"]),
     ("autograd", ["autograd"]),
     ("tensor and primitive ops", ["softmax", "inplace", "torch_methods", "tensor", "ops"]),
     ("fused ops", ["fused"]),

@@ -89,10 +89,51 @@ def test_cross_entropy_bad_input():
         tg.F.cross_entropy(tg.zeros(2, 3), np.array([0, 1, 2]))
     with pytest.raises(ValueError, match=r"\[0, 3\)"):
         tg.F.cross_entropy(tg.zeros(2, 3), np.array([0, 3]))
-    with pytest.raises(TypeError, match="integer classes"):
+    with pytest.raises(ValueError, match=r"float target holds class probabilities.*\(2, 3\) "
+                                         r"and target \(2,\) \(integer classes need"):
         tg.F.cross_entropy(tg.zeros(2, 3), np.array([0.0, 1.0]))
+    with pytest.raises(TypeError, match="integer classes"):
+        tg.F.nll_loss(tg.zeros(2, 3), np.array([0.0, 1.0]))
     with pytest.raises(ValueError, match="reduction"):
         tg.F.cross_entropy(tg.zeros(2, 3), np.array([0, 1]), reduction="avg")
+
+
+@pytest.mark.parametrize("shape", [(4, 5), (3, 5, 2), (5,)])
+@pytest.mark.parametrize("options", [{}, {"weight": True}, {"label_smoothing": 0.2},
+                                     {"weight": True, "label_smoothing": 0.1}])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_with_class_probabilities_matches_torch(rng, shape, options, reduction):
+    """Soft labels (float targets of the logits' shape), with class weights and smoothing:
+    losses and the gradients of the logits and of the target as torch's."""
+    x, tx = pair(rng.standard_normal(shape) * 3)
+    axis = 1 if len(shape) > 1 else 0
+    p = rng.random(shape)
+    y, ty = pair(p / p.sum(axis=axis, keepdims=True))
+    kwargs, tkwargs = {"reduction": reduction}, {"reduction": reduction}
+    if options.get("weight"):
+        w = rng.random(shape[axis]) + 0.5
+        kwargs["weight"], tkwargs["weight"] = tg.tensor(w, dtype=np.float64), torch.tensor(w)
+    if "label_smoothing" in options:
+        kwargs["label_smoothing"] = tkwargs["label_smoothing"] = options["label_smoothing"]
+    loss, tloss = tg.F.cross_entropy(x, y, **kwargs), TF.cross_entropy(tx, ty, **tkwargs)
+    close(loss, tloss)
+    g = rng.standard_normal(tloss.shape)
+    (loss * tg.tensor(g, dtype=np.float64)).sum().backward()
+    (tloss * torch.tensor(g)).sum().backward()
+    close(x.grad, tx.grad)
+    close(y.grad, ty.grad)
+
+
+def test_cross_entropy_loss_module_takes_class_probabilities(rng):
+    logits, target = rng.standard_normal((6, 4)), rng.dirichlet(np.ones(4), size=6)
+    ours = tg.nn.CrossEntropyLoss(label_smoothing=0.1)(tg.tensor(logits, dtype=np.float64),
+                                                       target)
+    theirs = torch.nn.CrossEntropyLoss(label_smoothing=0.1)(torch.tensor(logits),
+                                                            torch.tensor(target))
+    close(ours, theirs)
+    float32 = tg.F.cross_entropy(tg.tensor(logits, dtype=np.float32), target.tolist())
+    assert float32.dtype == np.float32  # a list of probabilities, cast to the logits' dtype
+    close(float32, TF.cross_entropy(torch.tensor(logits), torch.tensor(target)), rtol=1e-6)
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])

@@ -75,6 +75,8 @@ from .functions import (  # PyTorch's function forms of the tensor methods
     unsqueeze,
 )
 from .gradcheck import GradcheckError, gradcheck
+from .heap import release_memory
+from .heap import use_default as _use_default_heap
 from .nn import functional as F
 from .random import manual_seed
 from .serialization import CheckpointError, load, save
@@ -89,6 +91,7 @@ half, float, double, int, long, bool = float16, float32, float64, int32, int64, 
 __version__ = "0.1.0"
 
 _use_default_threads()  # one BLAS thread unless the environment chose (tinygrad_rnn.threads)
+_use_default_heap()  # keep freed memory for the next step, on glibc (tinygrad_rnn.heap)
 
 __all__ = [  # as torch's, it holds abs, max, min and sum
     "AnomalyError",
@@ -159,6 +162,7 @@ __all__ = [  # as torch's, it holds abs, max, min and sum
     "randint",
     "randn",
     "randn_like",
+    "release_memory",
     "relu",
     "repeat_interleave",
     "reshape",

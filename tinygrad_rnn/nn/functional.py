@@ -47,10 +47,13 @@ def cross_entropy(logits: Tensor, target, weight=None, ignore_index: int = -100,
     primitives, ``-log_softmax(logits)[n, target[n]]``, so its graph shows the arithmetic; the
     default applies :class:`tinygrad_rnn.fused.CrossEntropy`, the same numbers in one op.
     Logits (N, C, d1, ...) with targets (N, d1, ...), or (C,) with a 0-d target, class
-    ``weight`` (C,) and ``label_smoothing`` go to :func:`cross_entropy_classes`.
+    ``weight`` (C,) and ``label_smoothing`` go to :func:`cross_entropy_classes`; float targets
+    of the logits' shape are class probabilities (:func:`cross_entropy_probabilities`).
     A class outside ``[0, C)`` raises ``ValueError``: at once for targets on the host, at the
     next transfer to the host for targets on the GPU (:func:`tinygrad_rnn.backend.check_later`).
     """
+    if is_float(target):
+        return cross_entropy_probabilities(logits, target, weight, reduction, label_smoothing)
     if weight is not None or label_smoothing or logits.ndim != 2:
         return cross_entropy_classes(logits, target, weight, ignore_index, reduction,
                                      label_smoothing, fused)
@@ -112,6 +115,45 @@ def cross_entropy_classes(logits: Tensor, target, weight=None, ignore_index: int
     smooth = -logp.sum(axis=1) * Tensor(keep.astype(rows.dtype))
     classes = rows.shape[1]
     return reduce(nll) * (1 - label_smoothing) + reduce(smooth) * (label_smoothing / classes)
+
+
+def is_float(target) -> bool:
+    """Whether ``target`` (a tensor, array or list) holds floating-point numbers."""
+    data = target.data if isinstance(target, Tensor) else target
+    dtype = data.dtype if hasattr(data, "dtype") else np.asarray(data).dtype
+    return dtype.kind == "f"
+
+
+def cross_entropy_probabilities(logits: Tensor, target, weight=None, reduction: str = "mean",
+                                label_smoothing: float = 0.0) -> Tensor:
+    r""":func:`cross_entropy` against class probabilities (soft labels), as torch takes them.
+
+    ``target`` has the shape of ``logits``, (N, C, d1, ...) or (C,), the classes on axis 1
+    (axis 0 for (C,)): :math:`\ell_n = -\sum_c w_c\, y_{nc} \log p_{nc}`, with
+    :math:`y \leftarrow (1 - \varepsilon)\, y + \varepsilon / C` under label smoothing. As in
+    torch, ``ignore_index`` does not apply and the mean divides by the number of losses
+    whatever the weights. A ``target`` tensor that requires grad gets its gradient.
+    """
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy(): label_smoothing must be in [0, 1], got "
+                         f"{label_smoothing}")
+    y = target if isinstance(target, Tensor) else Tensor(logits.xp.asarray(target))
+    if logits.ndim == 0 or y.shape != logits.shape:
+        raise ValueError(f"cross_entropy(): a float target holds class probabilities and "
+                         f"must have the shape of the logits, (N, C, d1, ...) or (C,); got "
+                         f"logits {logits.shape} and target {y.shape} (integer classes need an "
+                         f"integer dtype)")
+    if y.dtype != logits.dtype:
+        y = y.astype(logits.dtype)
+    axis = 1 if logits.ndim > 1 else 0
+    classes = logits.shape[axis]
+    if label_smoothing:
+        y = y * (1 - label_smoothing) + label_smoothing / classes
+    if weight is not None:
+        w = class_weights("cross_entropy", logits.reshape(-1, classes), weight)
+        y = y * Tensor(w.reshape((classes,) + (1,) * (logits.ndim - axis - 1)))
+    return reduce_loss(-(log_softmax(logits, axis=axis) * y).sum(axis=axis), reduction,
+                       "cross_entropy")
 
 
 def nll_loss(input: Tensor, target, weight=None, ignore_index: int = -100,

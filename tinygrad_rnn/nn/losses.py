@@ -46,7 +46,8 @@ class NLLLoss(WeightedLoss):
 
 
 class CrossEntropyLoss(WeightedLoss):
-    """:func:`~tinygrad_rnn.nn.functional.cross_entropy` of logits and integer classes."""
+    """:func:`~tinygrad_rnn.nn.functional.cross_entropy` of logits and integer classes (or
+    class probabilities of the logits' shape)."""
 
     def __init__(self, weight=None, size_average=None, ignore_index: int = -100, reduce=None,
                  reduction: str = "mean", label_smoothing: float = 0.0):

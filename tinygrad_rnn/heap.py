@@ -5,9 +5,9 @@ end. glibc's ``malloc`` (Linux) hands large free blocks back to the operating sy
 top of its heap above a trim threshold, and every block above an mmap threshold as it is freed.
 The next step then asks for the same megabytes again, and the kernel maps and zero-fills them
 page by page. Measured on a shared 2-core machine, one BLAS thread, the peers' workload with a
-tanh RNN of hidden 256 (batch 32 × 64 steps): 95,000 tokens/s with glibc's defaults, 120,000
-with the thresholds below, the hand-written NumPy BPTT (which allocates nothing per step)
-118,000 either way.
+tanh RNN of hidden 256 (batch 32 × 64 steps): 95,000 tokens/s with glibc's defaults,
+116,000-120,000 with the thresholds below, the hand-written NumPy BPTT (which allocates nothing
+per step) 114,000-121,000 either way.
 
 So at import, on glibc, the package raises the trim threshold to :data:`TRIM_THRESHOLD` and the
 mmap threshold to :data:`MMAP_THRESHOLD` (glibc's largest), as the environment variables

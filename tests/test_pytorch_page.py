@@ -63,13 +63,6 @@ def check_save_to_a_path(tmp_path):
     assert list(tg.load(tmp_path / "model.npz")) == ["w"]
 
 
-def check_load_has_no_weights_only(tmp_path):
-    tg.save({"w": tg.ones(2)}, tmp_path / "model.npz")
-    with pytest.raises(TypeError, match="weights_only"):
-        tg.load(tmp_path / "model.npz", weights_only=True)
-    assert tg.load(tmp_path / "model.npz")["w"].tolist() == [1.0, 1.0]
-
-
 def check_state_dict_holds_arrays():
     assert isinstance(torch.nn.Linear(2, 3).state_dict()["weight"], torch.Tensor)
     model = tg.nn.Linear(2, 3)
@@ -198,7 +191,6 @@ CHECKS = {
     "``p.data.add_(p.grad, alpha=-lr)``": check_data_is_the_array,
     '``torch.save(model, "model.pt")``': check_save_a_model,
     "``torch.save(sd, f)`` with an open file ``f``": check_save_to_a_path,
-    "``torch.load(path, weights_only=True)``": check_load_has_no_weights_only,
     '``model.state_dict()["weight"]`` is a tensor': check_state_dict_holds_arrays,
     "``LazyLinear(3).state_dict()`` before the first call": check_lazy_state_dict,
     "``x.max(axis=1)`` gives ``(values, indices)``": check_max_axis,

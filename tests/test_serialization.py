@@ -427,3 +427,31 @@ def test_a_npy_header_with_a_bytes_key_is_a_checkpoint_error(tmp_path):
                      + np.zeros(2).tobytes())
     with pytest.raises(tg.CheckpointError, match="is not a .npy array"):
         tg.load(path)
+
+
+def test_load_takes_torchs_map_location_and_weights_only(tmp_path, device):
+    """torch.load(path, map_location=..., weights_only=True) runs as written: a state dict
+    stays host arrays (load_state_dict places them), a tensor alone goes to map_location."""
+    model = tg.nn.Linear(2, 3)
+    tg.save(model.state_dict(), tmp_path / "model.npz")
+    for kwargs in ({"weights_only": True}, {"map_location": "cpu", "weights_only": True},
+                   {"map_location": device}, {"map_location": tg.device(device)},
+                   {"weights_only": False}):
+        sd = tg.load(tmp_path / "model.npz", **kwargs)
+        assert isinstance(sd["weight"], np.ndarray), kwargs
+        np.testing.assert_array_equal(sd["weight"], model.weight.numpy())
+    np.save(tmp_path / "t.npy", np.arange(3.0))
+    t = tg.load(tmp_path / "t.npy", map_location=device, weights_only=True)
+    assert t.device == device and t.tolist() == [0.0, 1.0, 2.0]
+
+
+def test_load_refuses_other_map_locations_and_weights_only_values(tmp_path):
+    tg.save({"w": tg.ones(2)}, tmp_path / "model.npz")
+    with pytest.raises(TypeError, match="map_location must be 'cpu', 'cuda' or a tg.device.*dict"):
+        tg.load(tmp_path / "model.npz", map_location={"cuda:0": "cpu"})
+    with pytest.raises(ValueError, match="unknown device 'tpu'"):
+        tg.load(tmp_path / "model.npz", map_location="tpu")
+    with pytest.raises(TypeError, match="weights_only must be True or False, got 'yes'"):
+        tg.load(tmp_path / "model.npz", weights_only="yes")
+    with pytest.raises(TypeError):
+        tg.load(tmp_path / "model.npz", "cpu", True)  # weights_only is keyword-only, as torch

@@ -29,7 +29,7 @@ from urllib.parse import quote, unquote
 
 import numpy as np
 
-from .backend import to_numpy
+from .backend import check_device, to_device, to_numpy
 from .creation import NUMERIC_KINDS
 from .tensor import Tensor
 
@@ -161,14 +161,24 @@ def process_exists(pid: int) -> bool:
 
 
 # ---- loading -----------------------------------------------------------------------------------
-def load(path):
+def load(path, map_location=None, *, weights_only: bool = True):
     """Read a file written by :func:`save` (or ``np.savez``): a dict of name -> host NumPy array.
 
     A plain ``.npy`` file (``np.save``) gives its one array as a :class:`Tensor`, as
     ``torch.load`` gives back a saved tensor. Anything else, and any member that is not a
     numeric ``.npy`` array or declares more bytes than the file holds, raises
     :class:`CheckpointError` naming the file and the member (SECURITY.md has the full list).
+
+    ``map_location`` and ``weights_only`` are torch's, so that ``torch.load(path,
+    map_location="cpu", weights_only=True)`` runs as written. A saved tensor alone goes to
+    ``map_location`` (``"cpu"``, ``"cuda"`` or a :class:`~tinygrad_rnn.device`; ``None``: the
+    CPU); a state dict holds host arrays whatever it says, and ``load_state_dict`` puts each on
+    its parameter's device. ``weights_only`` changes nothing: the file holds arrays and nothing
+    else, and loading it never runs code.
     """
+    location = load_location(map_location)
+    if not isinstance(weights_only, bool):
+        raise TypeError(f"load(): weights_only must be True or False, got {weights_only!r}")
     path = os.fsdecode(os.fspath(path))
     if not os.path.exists(path):
         raise FileNotFoundError(f"load(): no such file: {path}")
@@ -177,7 +187,8 @@ def load(path):
             magic = fh.read(6)
             fh.seek(0)
             if magic == NPY_MAGIC:
-                return Tensor(read_npy(fh, os.fstat(fh.fileno()).st_size, f"load(): {path}"))
+                array = read_npy(fh, os.fstat(fh.fileno()).st_size, f"load(): {path}")
+                return Tensor(to_device(array, location))
             if magic[:4] not in ZIP_MAGICS:
                 raise CheckpointError(f"load(): {path} is not a readable .npz checkpoint "
                                       f"(another format: it starts with {magic!r})")
@@ -187,6 +198,17 @@ def load(path):
     except DAMAGE as e:
         raise CheckpointError(f"load(): {path} is not a readable .npz checkpoint "
                               f"(truncated or another format): {e}") from e
+
+
+def load_location(map_location) -> str:
+    """The device a loaded tensor goes to: ``"cpu"`` for ``None``, else the device named."""
+    if map_location is None:
+        return "cpu"
+    if not isinstance(map_location, str):  # a tg.device is a str
+        raise TypeError(f"load(): map_location must be 'cpu', 'cuda' or a tg.device, got "
+                        f"{type(map_location).__name__} (torch's dict and function forms are "
+                        "not supported)")
+    return check_device(map_location)
 
 
 def read_archive(fh, path: str) -> dict:

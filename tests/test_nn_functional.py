@@ -174,6 +174,27 @@ def test_embedding_gradient_scatter_adds_repeated_rows(rng):
         tg.F.embedding(np.array([6]), w)
 
 
+@pytest.mark.parametrize("rows, picks", [(6, 40), (65, 256), (300, 200), (70, 1000)])
+def test_scatter_add_of_rows_equals_numpy_add_at_on_both_paths(rng, rows, picks):
+    """backend.scatter_add: a one-hot product for small tables (rows x picks <= ONE_HOT), sorted
+    runs otherwise; both equal np.add.at (repeated and negative indices), and an infinite value
+    reaches its own row only (the one-hot path steps aside: 0 * inf would be NaN)."""
+    from tinygrad_rnn import backend
+
+    idx = rng.integers(-rows, rows, picks)
+    values = rng.standard_normal((picks, 3))
+    expected = np.zeros((rows, 3))
+    np.add.at(expected, idx, values)
+    got = np.zeros((rows, 3))
+    backend.scatter_add(np, got, idx, values)
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+    values[0, 1] = np.inf
+    got = np.zeros((rows, 3))
+    backend.scatter_add(np, got, idx, values)
+    assert got[idx[0], 1] == np.inf and not np.isnan(got).any()
+    assert np.isinf(got).sum() == 1
+
+
 def test_dropout_scales_and_is_off_in_eval():
     tg.manual_seed(0)
     x = tg.ones(20000)

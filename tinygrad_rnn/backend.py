@@ -254,13 +254,18 @@ def constant(value, like):
         return c
 
 
+ONE_HOT = 2**15  # a scatter of rows into a table is a one-hot product up to rows x table this size
+
+
 def scatter_add(xp, target, index, values) -> None:
     """``target[index] += values`` where repeated indices add up (``np.add.at``).
 
     The common case, one integer array selecting rows (an embedding's gradient), sorts the
     indices and sums each run of equal ones with ``np.add.reduceat``: several times faster than
     ``np.add.at`` on the CPU. Its indices are first made non-negative (``-1`` is the last row),
-    so that ``-1`` and ``n - 1`` fall into one run.
+    so that ``-1`` and ``n - 1`` fall into one run. A small table (rows x picks up to
+    ``ONE_HOT``, a character model's 65 x 256) takes one product ``one_hot^T @ values``
+    instead (39 -> 14 us there), unless a value is infinite: 0 * inf would put NaN in every row.
     """
     if xp is not np:  # pragma: no cover - needs a GPU
         import cupyx
@@ -270,6 +275,12 @@ def scatter_add(xp, target, index, values) -> None:
     if isinstance(index, np.ndarray) and index.dtype.kind in "iu" and index.size > 1:
         rows = normalise_index(index.reshape(-1), target.shape[0])
         values = values.reshape((rows.size,) + target.shape[1:])
+        if target.shape[0] * rows.size <= ONE_HOT and values.dtype.kind == "f" \
+                and np.isfinite(values).all():  # 0 * inf would spread an inf as NaN
+            one_hot = rows == np.arange(target.shape[0])[:, None]
+            target += (one_hot.astype(values.dtype) @ values.reshape(rows.size, -1)).reshape(
+                target.shape)
+            return
         order = np.argsort(rows, kind="stable")
         rows = rows[order]
         starts = np.flatnonzero(np.concatenate(([True], rows[1:] != rows[:-1])))

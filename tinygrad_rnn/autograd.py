@@ -232,31 +232,33 @@ def run_backward(root, grad, retain_graph: bool = False, keep: frozenset = froze
     state.backward_pass = next(passes)  # fused ops tell one pass from the next by it
     grads, owned, finals = {root: grad}, set(), {}
     waiting = [(-root.seq, root)]
+    hooks, anomaly = state.grad_hooks, state.anomaly
     while waiting:
         t = heappop(waiting)[1]
         g = grads.pop(t)
-        for hook in state.grad_hooks:
+        for hook in hooks:
             hook(t, g)
-        if t.op is None or t.retains_grad or t in keep:
+        op = t.op
+        if op is None or t.retains_grad or t in keep:
             finals[t] = g if t in owned else g.copy()
-        if t.op is None:
+        if op is None:
             continue
-        if t.op.freed:
+        if op.freed:
             raise RuntimeError(
-                f"backward(): trying to backward through {type(t.op).__name__} (scope "
+                f"backward(): trying to backward through {type(op).__name__} (scope "
                 f"{'/'.join(t.scope) or 'top level'}) a second time, but the arrays it saved "
                 "were freed by the first backward(); pass retain_graph=True to the first "
                 "backward() to keep them")
-        if t.op.saved:
+        if op.saved:
             check_versions(t)
-        in_grads = t.op.backward(g)
+        in_grads = op.backward(g)
         if not retain_graph:
-            t.op.free()
+            op.free()
         for p, pg in zip(t.parents, in_grads):
             if pg is None or not p.requires_grad:
                 continue
-            if state.anomaly:
-                check_finite(pg.values if pg.__class__ is Scatter else pg, t, t.op,
+            if anomaly:
+                check_finite(pg.values if pg.__class__ is Scatter else pg, t, op,
                              "backward pass (gradient of its input)")
             if pg.__class__ is not Scatter:
                 pg = fit_to(pg, p.data)

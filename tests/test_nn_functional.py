@@ -81,7 +81,25 @@ def test_cross_entropy_fused_equals_composite(rng, dtype):
     np.testing.assert_allclose(results[0][0], results[1][0], rtol=tol)
     np.testing.assert_allclose(results[0][1], results[1][1], rtol=tol, atol=tol)
     fused = tg.F.cross_entropy(tg.tensor(logits, requires_grad=True), target)
-    assert type(fused.parents[0].op).__name__ == "CrossEntropy"
+    assert type(fused.op).__name__ == "CrossEntropy"  # one node, the mean included
+    assert fused.parents[0].op is None                # straight from the logits
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("ignored", [False, True])
+def test_fused_cross_entropy_reduces_in_one_op_as_the_composite(rng, reduction, ignored):
+    logits, target = rng.standard_normal((9, 5)), rng.integers(0, 5, 9)
+    if ignored:
+        target[[1, 4]] = -100
+    upstream = rng.standard_normal(9) if reduction == "none" else 1.7
+    results = []
+    for fused in (True, False):
+        x = tg.tensor(logits, dtype=np.float64, requires_grad=True)
+        loss = tg.F.cross_entropy(x, target, reduction=reduction, fused=fused)
+        (loss * tg.tensor(upstream, dtype=np.float64)).sum().backward()
+        results.append((loss.numpy(), x.grad.numpy()))
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
 
 
 def test_cross_entropy_bad_input():

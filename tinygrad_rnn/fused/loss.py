@@ -21,9 +21,13 @@ class CrossEntropy(Op):
     logits of any size are safe. The shifted exponentials :math:`e_{nc} = e^{x_{nc} - m_n}` and
     their row sums :math:`s_n` are kept for backward:
     :math:`\bar x_{nc} = \bar\ell_n\,(e_{nc} / s_n - [c = t_n])`, one pass over (N, C).
+
+    ``reduction`` (``"none"``, ``"sum"`` or ``"mean"``, as torch's) reduces the losses in the
+    same op: the mean divides by the number of rows kept, and backward hands each kept row
+    :math:`\bar\ell / \text{count}`.
     """
 
-    def forward(self, x, target, ignore_index=-100):
+    def forward(self, x, target, ignore_index=-100, reduction="none"):
         xp = get_array_module(x)
         target = get_array_module(target).asarray(target)
         if x.ndim != 2 or target.shape != (x.shape[0],):
@@ -45,12 +49,24 @@ class CrossEntropy(Op):
         loss = xp.log(s) - (x[rows, t] - m[:, 0])
         if not self.all_kept:
             loss *= keep
-        self.rows, self.target, self.keep = rows, t, keep
+        self.rows, self.target, self.keep, self.reduction = rows, t, keep, reduction
         self.save(e, s)
-        return loss
+        if reduction == "none":
+            return loss
+        if reduction == "sum":
+            return loss.sum()
+        if self.all_kept:
+            self.count = len(loss)
+            return loss.mean()
+        # the rows kept; on the GPU a 0-d array, so that nothing waits for it
+        count = keep.sum()
+        self.count = count.astype(loss.dtype) if is_cupy_array(count) else float(count)
+        return loss.sum() / self.count
 
     def backward(self, g):
         e, s = self.saved
+        if self.reduction == "mean":
+            g = g / (g.dtype.type(self.count) if self.all_kept else self.count)
         if not self.all_kept:
             g = g * self.keep
         grad = e * (g / s)[:, None]

@@ -102,6 +102,19 @@ def test_fused_cross_entropy_reduces_in_one_op_as_the_composite(rng, reduction, 
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
 
 
+@pytest.mark.parametrize("fused", [True, False])
+def test_cross_entropy_of_an_empty_batch_is_nan_without_warnings(fused):
+    import warnings
+
+    x = tg.zeros(0, 3, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loss = tg.F.cross_entropy(x, np.zeros(0, dtype=np.int64), fused=fused)
+        loss.backward()
+    assert np.isnan(loss.item()) and x.grad.shape == (0, 3)
+    assert np.isnan(TF.cross_entropy(torch.zeros(0, 3), torch.zeros(0, dtype=torch.long)).item())
+
+
 def test_cross_entropy_bad_input():
     with pytest.raises(ValueError, match=r"\(N, C\).*\(2, 3\) and \(3,\)"):
         tg.F.cross_entropy(tg.zeros(2, 3), np.array([0, 1, 2]))

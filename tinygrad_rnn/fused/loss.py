@@ -55,9 +55,9 @@ class CrossEntropy(Op):
             return loss
         if reduction == "sum":
             return loss.sum()
-        if self.all_kept:
+        if self.all_kept:  # the mean of no rows is NaN, as torch's (without NumPy's warning)
             self.count = len(loss)
-            return loss.mean()
+            return loss.mean() if self.count else loss.sum() * loss.dtype.type("nan")
         # the rows kept; on the GPU a 0-d array, so that nothing waits for it
         count = keep.sum()
         self.count = count.astype(loss.dtype) if is_cupy_array(count) else float(count)
@@ -66,7 +66,7 @@ class CrossEntropy(Op):
     def backward(self, g):
         e, s = self.saved
         if self.reduction == "mean":
-            g = g / (g.dtype.type(self.count) if self.all_kept else self.count)
+            g = g / (g.dtype.type(max(self.count, 1)) if self.all_kept else self.count)
         if not self.all_kept:
             g = g * self.keep
         grad = e * (g / s)[:, None]

@@ -153,7 +153,7 @@ def cross_entropy_probabilities(logits: Tensor, target, weight=None, reduction: 
     if label_smoothing:
         y = y * (1 - label_smoothing) + label_smoothing / classes
     if weight is not None:
-        w = class_weights("cross_entropy", logits.reshape(-1, classes), weight)
+        w = class_weights("cross_entropy", logits, weight, axis)
         y = y * Tensor(w.reshape((classes,) + (1,) * (logits.ndim - axis - 1)))
     return reduce_loss(-(log_softmax(logits, axis=axis) * y).sum(axis=axis), reduction,
                        "cross_entropy")
@@ -191,13 +191,14 @@ def class_rows(name: str, x: Tensor, target) -> tuple:
     return x.reshape(-1, x.shape[-1]), t.reshape(-1), t.shape
 
 
-def class_weights(name: str, rows: Tensor, weight):
-    """``weight`` (C,) as an array of the rows' dtype and device."""
-    w = weight.data if isinstance(weight, Tensor) else rows.xp.asarray(weight)
-    if w.shape != (rows.shape[1],):
+def class_weights(name: str, x: Tensor, weight, axis: int = 1):
+    """``weight`` (C,) as an array of ``x``'s dtype and device, C = ``x.shape[axis]``."""
+    classes = x.shape[axis]
+    w = weight.data if isinstance(weight, Tensor) else x.xp.asarray(weight)
+    if w.shape != (classes,):
         raise ValueError(f"{name}(): weight must have one entry per class, shape "
-                         f"({rows.shape[1]},), got {w.shape}")
-    return rows.xp.asarray(w, dtype=rows.dtype)
+                         f"({classes},), got {w.shape}")
+    return x.xp.asarray(w, dtype=x.dtype)
 
 
 def target_weights(name: str, rows: Tensor, t, weight, ignore_index: int) -> tuple:

@@ -8,7 +8,7 @@ tests prove the two equal.
 """
 from __future__ import annotations
 
-from ..backend import get_array_module, is_cupy_array
+from ..backend import get_array_module, is_cupy_array, row_max
 from ..ops.base import Op
 
 
@@ -41,7 +41,7 @@ class CrossEntropy(Op):
         self.all_kept = not is_cupy_array(keep) and bool(keep.all())
         target, keep = xp.asarray(target), xp.asarray(keep)  # on the logits' device
         t = target if self.all_kept else xp.where(keep, target, 0)
-        m = x.max(axis=1, keepdims=True)
+        m = row_max(x)[:, None]
         e = xp.subtract(x, m)
         xp.exp(e, out=e)
         s = e @ xp.ones(e.shape[1], e.dtype)  # the row sums: one BLAS call, where NumPy's
@@ -56,8 +56,9 @@ class CrossEntropy(Op):
         if reduction == "sum":
             return loss.sum()
         if self.all_kept:  # the mean of no rows is NaN, as torch's (without NumPy's warning)
-            self.count = len(loss)
-            return loss.mean() if self.count else loss.sum() * loss.dtype.type("nan")
+            self.count = len(loss)  # the sum divided by the count: np.mean's numbers, without
+            # its Python wrapper; the mean of no rows is NaN
+            return loss.sum() / (self.count or loss.dtype.type("nan"))
         # the rows kept; on the GPU a 0-d array, so that nothing waits for it
         count = keep.sum()
         self.count = count.astype(loss.dtype) if is_cupy_array(count) else float(count)

@@ -66,15 +66,15 @@ def cross_entropy(logits: Tensor, target, weight=None, ignore_index: int = -100,
     n, classes = logits.shape
     keep = t != ignore_index
     backend.check_range(t, classes, ValueError, "cross_entropy(): target classes", keep)
-    # On the GPU whether every row is kept is unknown without a sync: every row is then
-    # masked (by exactly 1 or 0).
-    all_kept = not backend.is_cupy_array(t) and bool(keep.all())
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"cross_entropy(): reduction must be 'mean', 'sum' or 'none', not "
                          f"{reduction!r}")
     if fused:  # the reduction inside the op too
         return CrossEntropy.apply(logits, target=t, ignore_index=ignore_index,
                                   reduction=reduction)
+    # On the GPU whether every row is kept is unknown without a sync: every row is then
+    # masked (by exactly 1 or 0).
+    all_kept = not backend.is_cupy_array(t) and bool(keep.all())
     xp = logits.xp  # the classes and the mask go to the logits' device
     cols = xp.asarray(backend.get_array_module(t).where(keep, t, 0))
     losses = -log_softmax(logits, axis=1)[xp.arange(n), cols]

@@ -53,12 +53,11 @@ class SGD(Optimizer):
         return {"momentum_buffer": None}
 
     def update(self, p, g, state: dict, group: dict) -> None:
-        lr, mu, tau, wd = (float(group[k]) for k in ("lr", "momentum", "dampening",
-                                                     "weight_decay"))
+        lr, mu, wd = float(group["lr"]), float(group["momentum"]), float(group["weight_decay"])
         if wd != 0:
             g = g + wd * p.data
         if mu != 0:
-            b = state["momentum_buffer"]
+            tau, b = float(group["dampening"]), state["momentum_buffer"]
             if b is None:
                 b = state["momentum_buffer"] = g.copy()
             else:

@@ -37,6 +37,20 @@ def away_from_zero(*shapes):
     return lambda rng: [rng.choice([-1, 1], s) * rng.uniform(0.3, 2.0, s) for s in shapes]
 
 
+def folded(step, output, sequence, reverse=False, **settings):
+    """A whole sequence of fused ``step`` ops under ``output`` with ``fold=True``, as a layer's
+    loop builds it, the output summed over time times the last state (a second use of it, as
+    h_n): every step's gradient then holds its row of the output's gradient, added by the step
+    that reads it."""
+    def fn(zx, h, w, *b):
+        T = zx.shape[0]
+        seq, states, state = sequence(T, reverse=reverse), [None] * T, h
+        for t in range(T - 1, -1, -1) if reverse else range(T):
+            states[t] = state = step.apply(zx, state, w, *b, t=t, seq=seq, **settings)
+        return output.apply(*states, seq=seq, fold=True).sum(axis=0) * state
+    return fn
+
+
 IDX = np.array([0, 2, 0, 0, 3])  # repeated indices: the gradient must scatter-add
 
 CASES = [
@@ -133,6 +147,27 @@ CASES = [
          normal((3, 2, 4), (2, 4), (4, 4))),
     Case("LSTMOutput", "stack-h", lambda a, b, c: tg.fused.LSTMOutput.apply(a, b, c),
          normal((2, 2, 3), (2, 2, 3), (2, 2, 3))),
+    Case("LSTMOutput", "folded-sequence",
+         folded(tg.fused.LSTMStep, tg.fused.LSTMOutput, tg.fused.LSTMSequence),
+         normal((4, 2, 12), (2, 2, 3), (3, 12), (12,))),
+    Case("LSTMOutput", "folded-reverse",
+         folded(tg.fused.LSTMStep, tg.fused.LSTMOutput, tg.fused.LSTMSequence, reverse=True),
+         normal((3, 2, 8), (2, 2, 2), (2, 8))),
+    Case("SequenceOutput", "stack-h", lambda a, b, c: tg.fused.SequenceOutput.apply(a, b, c),
+         normal((2, 3), (2, 3), (2, 3))),
+    Case("SequenceOutput", "folded-rnn",
+         folded(tg.fused.RNNStep, tg.fused.SequenceOutput, tg.fused.RNNSequence),
+         normal((4, 2, 3), (2, 3), (3, 3), (3,))),
+    Case("SequenceOutput", "folded-rnn-reverse-relu",
+         folded(tg.fused.RNNStep, tg.fused.SequenceOutput, tg.fused.RNNSequence, reverse=True,
+                nonlinearity="relu"),
+         away_from_zero((4, 2, 3), (2, 3), (3, 3))),
+    Case("SequenceOutput", "folded-gru",
+         folded(tg.fused.GRUStep, tg.fused.SequenceOutput, tg.fused.GRUSequence),
+         normal((4, 2, 9), (2, 3), (3, 9), (9,))),
+    Case("SequenceOutput", "folded-gru-reverse",
+         folded(tg.fused.GRUStep, tg.fused.SequenceOutput, tg.fused.GRUSequence, reverse=True),
+         normal((3, 2, 6), (2, 2), (2, 6))),
     Case("CrossEntropy", "rows", lambda x: tg.fused.CrossEntropy.apply(x, target=np.array([2, 0, 2, 1])),
          normal((4, 3))),
     Case("CrossEntropy", "ignored-rows",

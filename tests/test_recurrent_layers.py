@@ -564,3 +564,36 @@ def test_fused_long_bias_sums_as_precise_as_the_plain_path(layer):
     for fused in (False, True):
         error = np.abs(grads(fused, tg.float32) - exact).max() / np.abs(exact).max()
         assert error < 5e-7, (fused, error)
+
+
+@pytest.mark.parametrize("layer_class", [tg.nn.RNN, tg.nn.GRU, tg.nn.LSTM])
+def test_fused_layers_hand_every_state_its_whole_gradient(layer_class):
+    """The fused layers' output (SequenceOutput, fold=True) leaves each state's row of the
+    output's gradient to the step that reads the state: every h_t still gets its whole gradient
+    (seen with retain_grad, as the drawings' gradient norms see it), a pass that starts at h_n
+    ignores the rows that an earlier pass from the output handed over, and the parameters get
+    what the op-by-op path gives them, over four passes through one graph."""
+    fused, plain = fused_and_plain(layer_class, num_layers=2, bidirectional=True)
+    x = tg.randn(5, 2, 3, dtype=np.float64)
+    weights = tg.randn(5, 2, 8, dtype=np.float64)
+    results = []
+    for layer in (fused, plain):
+        out, final = layer(x)
+        h_n = final[0] if isinstance(final, tuple) else final
+        states = [h for steps in tg.graph.trace(out).hidden_states().values()
+                  for h in steps.values()]
+        assert len(states) == 4 * 5  # 2 layers x 2 directions x 5 steps
+        for h in states:
+            h.retain_grad()
+        losses = [(out * weights).sum(), (h_n * h_n).sum(),
+                  out[3].sum() + (h_n[1] * out[0, :, :4]).sum(), out.sum()]
+        seen = []
+        for loss in losses:
+            loss.backward(retain_graph=True)
+            # an LSTM's fused state is [h, c]: compare its h
+            seen += [(h.grad.numpy()[0] if h.ndim == 3 else h.grad.numpy()).copy()
+                     for h in states]
+            seen += [p.grad.numpy().copy() for p in layer.parameters()]
+        results.append(seen)
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)

@@ -12,6 +12,8 @@ What the fused ops rely on from the engine (:mod:`tinygrad_rnn.autograd`), and n
   of a sequence run backward in the reverse of their forward order, and a step's output
   gradient is complete when its ``backward`` runs. The step that ran first forward runs last
   backward; it returns the gradients all steps share (input projection, weights, bias) summed.
+  A layer's output (:class:`SequenceOutput`) is newer than every step, so it runs backward
+  before them all and can hand its gradient to the sequence, each row to the step that adds it.
 - **The backward-pass number.** ``autograd.state.backward_pass`` is new at every backward pass:
   a sequence tells one pass from the next by it (a pass may start in the middle of a sequence,
   after truncation or from an intermediate output).
@@ -30,10 +32,10 @@ from .loss import CrossEntropy
 from .lstm import LSTMOutput, LSTMSequence, LSTMStep
 from .pool import ArrayPool
 from .rnn import RNNSequence, RNNStep
-from .sequence import FusedStep, StepSequence
+from .sequence import FusedStep, SequenceOutput, StepSequence
 from .softmax import LogSoftmax
 
-FUSED = (LSTMStep, LSTMOutput, GRUStep, RNNStep, CrossEntropy, LogSoftmax)
+FUSED = (LSTMStep, LSTMOutput, GRUStep, RNNStep, SequenceOutput, CrossEntropy, LogSoftmax)
 
 __all__ = [
            "FUSED",
@@ -48,5 +50,6 @@ __all__ = [
            "LogSoftmax",
            "RNNSequence",
            "RNNStep",
+           "SequenceOutput",
            "StepSequence",
 ]

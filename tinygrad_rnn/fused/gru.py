@@ -128,4 +128,5 @@ class GRUStep(FusedStep):
             dh = xp.dot(dp, w.T)
             xp.multiply(grad, z, out=t1)
             dh += t1
+        dh = self.add_output_share(dh)
         return self.sums([None, dh, None, None][:len(needs)], seq.dhp, a, b)

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 from ..autograd import state
 from ..backend import constant, get_array_module
-from ..ops.base import Op
-from .sequence import FusedStep, StepSequence
+from .sequence import FusedStep, SequenceOutput, StepSequence
 
 _activations: dict = {}
 
@@ -218,33 +217,32 @@ class LSTMStep(FusedStep):
         gates[:, :3] *= dc[:, None, :]
         gates[:, 3] *= dh
         grads = [None, None, None, None] if len(self.needs) == 4 else [None, None, None]
+        dh = None
         if self.needs[1]:
             grads[1] = dhc = xp.empty((2, N, H), dtype=s.dtype)
-            xp.dot(dz, self.saved[0].T, out=dhc[0])
+            dh = xp.dot(dz, self.saved[0].T, out=dhc[0])
             xp.multiply(dc, seq.f[r], out=dhc[1])
+        self.add_output_share(dh)                   # adds into dhc[0]
         return self.sums(grads, seq.dz, a, b)
 
 
-class LSTMOutput(Op):
+class LSTMOutput(SequenceOutput):
     """The h of each ``[h, c]`` (2, N, H) of a sequence, stacked over time: (T, N, H).
 
     Inputs: the T states in time order; ``seq``: the :class:`LSTMSequence` that made them, if
-    any. Their h already lie one after the other in ``seq.states[0]``, so the output is a view
-    of that block (no copy); without ``seq`` the h are copied. Backward: state t gets
-    ``[g[t], 0]``.
+    any, and ``fold`` (see :class:`~tinygrad_rnn.fused.SequenceOutput`). Their h already lie
+    one after the other in ``seq.states[0]``, so the output is a view of that block (no copy);
+    without ``seq`` the h are copied. Backward: state t gets ``[g[t], 0]``.
     """
 
-    def forward(self, *hcs, seq=None):
-        xp = get_array_module(hcs[0])
-        ran = seq.outputs[::-1] if seq is not None and seq.reverse else \
-            (seq.outputs if seq is not None else ())
-        if len(ran) == len(hcs) and all(a is b for a, b in zip(ran, hcs)):
-            return seq.states[0, :-1] if seq.reverse else seq.states[0, 1:]
-        return xp.stack([hc[0] for hc in hcs])
+    def block(self, seq):
+        return seq.states[0, :-1] if seq.reverse else seq.states[0, 1:]
 
-    def backward(self, g):
-        xp = get_array_module(g)
-        grads = xp.empty((2, *g.shape), dtype=g.dtype)
+    def h_of(self, state):
+        return state[0]
+
+    def state_grads(self, g) -> list:
+        grads = get_array_module(g).empty((2, *g.shape), dtype=g.dtype)
         grads[0] = g
         grads[1] = 0
         return [grads[:, t] for t in range(g.shape[0])]

@@ -15,7 +15,7 @@ from ..fused import ArrayPool, GRUSequence, GRUStep, LSTMOutput, LSTMSequence, L
 from ..trace import named
 from .cells.gru import cho_gru_step, gru_step
 from .cells.lstm import lstm_step
-from .recurrent import Recurrence, RecurrentLayer, both, project
+from .recurrent import Recurrence, RecurrentLayer, both, project, sequence_output
 
 
 class LSTM(RecurrentLayer):
@@ -86,7 +86,7 @@ class LSTM(RecurrentLayer):
             return named(LSTMStep.apply(x_proj, hc, *weights, t=t, seq=seq), "[h_t, c_t]")
 
         def finish(hcs, hc):
-            return LSTMOutput.apply(*hcs, seq=seq), (hc[0], hc[1])
+            return LSTMOutput.apply(*hcs, seq=seq, fold=True), (hc[0], hc[1])
         return Recurrence(fused_step, range(len(x)), stack(list(state)), finish)
 
 
@@ -155,7 +155,7 @@ class GRU(RecurrentLayer):
 
         def fused_step(t, state):
             return (named(GRUStep.apply(x_proj, state[0], *weights, t=t, seq=seq), "h_t"),)
-        return Recurrence(fused_step, range(len(x)), state)
+        return Recurrence(fused_step, range(len(x)), state, sequence_output(seq))
 
     def extra_repr(self) -> str:
         extra = "" if self.reset_after else ", reset_after=False"

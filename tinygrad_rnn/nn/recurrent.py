@@ -24,7 +24,7 @@ import numpy as np
 from ..autograd import scope
 from ..combine import concat, stack
 from ..creation import check_size, zeros
-from ..fused import ArrayPool, RNNSequence, RNNStep
+from ..fused import ArrayPool, RNNSequence, RNNStep, SequenceOutput
 from ..scopes import REVERSE, layer_name
 from ..tensor import Tensor
 from ..trace import named
@@ -54,6 +54,14 @@ def both(b_ih: Tensor | None, b_hh: Tensor | None) -> Tensor | None:
 def stacked(hs: list, state: tuple) -> tuple:
     """The usual end of a layer's loop: the steps' ``h`` as one (T, N, H) tensor, the state."""
     return stack(hs), state
+
+
+def sequence_output(seq) -> Callable:
+    """The end of a loop of fused steps: their ``h`` as one (T, N, H) tensor
+    (:class:`~tinygrad_rnn.fused.SequenceOutput`, whose gradient rows the steps add), the state."""
+    def finish(hs: list, state: tuple) -> tuple:
+        return SequenceOutput.apply(*hs, seq=seq, fold=True), state
+    return finish
 
 
 class Recurrence(NamedTuple):
@@ -298,7 +306,7 @@ class RNN(RecurrentLayer):
         def fused_step(t, state):
             return (named(RNNStep.apply(x_proj, state[0], w_hh_t, t=t, seq=seq,
                                         nonlinearity=nonlinearity), "h_t"),)
-        return Recurrence(fused_step, range(len(x)), state)
+        return Recurrence(fused_step, range(len(x)), state, sequence_output(seq))
 
     def extra_repr(self) -> str:
         extra = "" if self.nonlinearity == "tanh" else f", nonlinearity={self.nonlinearity!r}"

@@ -72,7 +72,8 @@ VIRIDIS = ("#440154", "#482878", "#3e4989", "#31688e", "#26828e", "#1f9e89", "#3
            "#6ece58", "#b5de2b", "#fde725")
 
 SYMBOLS = {"Add": "+", "Sub": "−", "Mul": "×", "Div": "÷", "Pow": "**", "MatMul": "@",
-           "Neg": "−x", "Maximum": "max", "ToDevice": "to device", "LSTMOutput": "stack of h", "Sigmoid": "σ"}
+           "Neg": "−x", "Maximum": "max", "ToDevice": "to device", "LSTMOutput": "stack of h",
+           "SequenceOutput": "stack of h", "Sigmoid": "σ"}
 SCALAR = {"AddScalar": "+ {c}", "RSubScalar": "{c} −", "MulScalar": "× {c}",
           "DivScalar": "÷ {c}", "RDivScalar": "{c} ÷", "PowScalar": "** {c}",
           "RPowScalar": "{c} **"}

@@ -98,7 +98,7 @@ class GRUStep(FusedStep):
 
     def backward(self, grad):
         a, b = self.begin()
-        seq, r, w = self.seq, self.r, self.saved[0]
+        seq, r, w = self.seq, self.r, self.seq.w
         s, da = seq.gates[r], seq.da
         xp = get_array_module(s)
         reset, z, n = s[0], s[1], s[2]

@@ -220,7 +220,7 @@ class LSTMStep(FusedStep):
         dh = None
         if self.needs[1]:
             grads[1] = dhc = xp.empty((2, N, H), dtype=s.dtype)
-            dh = xp.dot(dz, self.saved[0].T, out=dhc[0])
+            dh = xp.dot(dz, seq.w.T, out=dhc[0])
             xp.multiply(dc, seq.f[r], out=dhc[1])
         self.add_output_share(dh)                   # adds into dhc[0]
         return self.sums(grads, seq.dz, a, b)

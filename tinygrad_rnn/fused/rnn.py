@@ -89,6 +89,6 @@ class RNNStep(FusedStep):
         seq, needs = self.seq, self.needs
         da = seq.dz[self.r]
         da *= grad                                 # a-bar = h'-bar phi'
-        dh = get_array_module(grad).dot(da, self.saved[0].T) if needs[1] else None
+        dh = get_array_module(grad).dot(da, seq.w.T) if needs[1] else None
         dh = self.add_output_share(dh)
         return self.sums([None, dh, None, None][:len(needs)], seq.dz, a, b)

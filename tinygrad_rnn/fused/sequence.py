@@ -158,15 +158,24 @@ class FusedStep(Op):
     """
 
     def keep(self, seq, r: int, zx_shape: tuple, w) -> None:
-        """At the end of ``forward``: remember the step; after the last one, tidy the sequence."""
-        self.seq, self.r, self.zx_shape, self.saved = seq, r, zx_shape, (w,)
+        """At the end of ``forward``: remember the step; after the last one, tidy the sequence.
+
+        Every step multiplies by the same ``w``, which the sequence holds (``seq.w``); only the
+        step that ran first saves it (:meth:`Op.save`). The engine checks that a saved input was
+        not changed in place since the forward pass (an optimiser step before ``backward``), and
+        every backward pass through the sequence ends in that step, before the gradients reach
+        the leaves: one check per pass instead of one per step.
+        """
+        self.seq, self.r, self.zx_shape = seq, r, zx_shape
+        if r == seq.first_row:
+            self.save(w)
         if len(seq.outputs) == seq.steps:
             seq.forward_done()
 
     def begin(self) -> tuple:
         """At the start of ``backward``: rows ``(a, b)``, the rows a..b-1 reached by the pass."""
         seq = self.seq
-        if seq.gates is None:
+        if self.released or seq.gates is None:
             raise RuntimeError(f"backward(): the arrays of this {type(seq).__name__} were freed "
                                "by an earlier backward(); pass retain_graph=True to keep them")
         return seq.begin(self.r)
@@ -206,7 +215,7 @@ class FusedStep(Op):
             if needs[0]:
                 grads[0] = seq.zx_grad(seq.dz, a, b, self.zx_shape)
             if needs[2]:
-                grads[2] = seq.previous_h(a, b, self.saved[0].shape[0]).T @ flat
+                grads[2] = seq.previous_h(a, b, seq.w.shape[0]).T @ flat
             if len(needs) == 4 and needs[3]:
                 grads[3] = sum_leading(flat, 1).astype(flat.dtype)
         return grads

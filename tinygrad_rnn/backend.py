@@ -177,19 +177,6 @@ def accumulator(a, terms: int):
     return "float64" if long else None
 
 
-def row_max(x):
-    """The maximum of each row of ``x`` (N, C), as ``x.max(axis=1)``, the same values.
-
-    NumPy reduces a short row with ``max`` at about 50 ns a row (13 us for 256 x 65), while
-    ``argmax`` has a row loop of its own, and picking the maxima it found costs less than the
-    difference (7 us in all). The first NaN of a row is its ``argmax``, so a row holding one
-    gives NaN, as ``max`` does. Elsewhere than NumPy, ``max`` itself.
-    """
-    if x.__class__ is not np.ndarray or x.ndim != 2:
-        return x.max(axis=1)
-    return x[np.arange(x.shape[0]), x.argmax(axis=1)]
-
-
 def sum_leading(a, n: int):
     """``a`` summed over its first ``n`` axes: a bias gradient from (rows, C) or (T, N, C).
 

@@ -112,12 +112,12 @@ class LSTMSequence(StepSequence):
                 end = min(self.steps, r + self.block)
                 self.derivatives(r, end)
                 self.ready = end
-            return self.reached, self.steps
+            return self.rows
         if r < self.ready:
             begin = max(0, r + 1 - self.block)
             self.derivatives(begin, r + 1)
             self.ready = begin
-        return 0, self.reached + 1
+        return self.rows
 
     def new_pass(self, r: int) -> None:
         super().new_pass(r)

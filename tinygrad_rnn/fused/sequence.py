@@ -121,11 +121,12 @@ class StepSequence:
         """Rows ``(a, b)`` the current backward pass reaches, for row ``r`` running now."""
         if self.pass_id != state.backward_pass:  # the first step of a new pass is its latest
             self.new_pass(r)
-        return (self.reached, self.steps) if self.reverse else (0, self.reached + 1)
+        return self.rows
 
     def new_pass(self, r: int) -> None:
-        """Called when row ``r`` starts a new backward pass."""
+        """Called when row ``r`` starts a new backward pass: it reaches rows ``self.rows``."""
         self.pass_id, self.reached = state.backward_pass, r
+        self.rows = (r, self.steps) if self.reverse else (0, r + 1)
 
     def hand_output_grad(self, g) -> None:
         """Keep ``g``, the gradient of the layer's output (T, N, H) in this backward pass, for
@@ -175,7 +176,7 @@ class FusedStep(Op):
     def begin(self) -> tuple:
         """At the start of ``backward``: rows ``(a, b)``, the rows a..b-1 reached by the pass."""
         seq = self.seq
-        if self.released or seq.gates is None:
+        if self.released or seq.pass_id != state.backward_pass and seq.gates is None:
             raise RuntimeError(f"backward(): the arrays of this {type(seq).__name__} were freed "
                                "by an earlier backward(); pass retain_graph=True to keep them")
         return seq.begin(self.r)

@@ -24,6 +24,10 @@ What the fused ops rely on from the engine (:mod:`tinygrad_rnn.autograd`), and n
   sequence's own arrays.
 - **Saved arrays are freed after backward** unless ``retain_graph``: ``Op.free`` is called once
   per op, and the step that runs backward last gives the sequence's arrays back to its pool.
+- **The in-place check** (``autograd.check_versions``) runs for an op that saved arrays: a
+  sequence's first step saves the recurrent weights for all its steps, and every backward pass
+  through the sequence ends in that step, so a weight changed in place since the forward pass
+  (an optimiser step too early) is refused before any gradient reaches the parameters.
 - **Scatter.** A gradient for part of an input may be an :class:`~tinygrad_rnn.autograd.Scatter`
   (a sequence that covers some of the steps of its input projection).
 """

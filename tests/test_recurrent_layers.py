@@ -597,3 +597,22 @@ def test_fused_layers_hand_every_state_its_whole_gradient(layer_class):
         results.append(seen)
     for a, b in zip(*results):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("steps", [1, 2])
+@pytest.mark.parametrize("layer_class", [tg.nn.RNN, tg.nn.GRU, tg.nn.LSTM])
+def test_fused_layers_of_one_and_two_steps_equal_the_op_by_op_path(layer_class, steps):
+    """The shortest sequences for SequenceOutput's fold: one step (its only state gets its row
+    from the output itself) and two, in a 2-layer bidirectional stack."""
+    fused, plain = fused_and_plain(layer_class, num_layers=2, bidirectional=True)
+    x = tg.randn(steps, 2, 3, dtype=np.float64)
+    weights = tg.randn(steps, 2, 8, dtype=np.float64)
+    results = []
+    for layer in (fused, plain):
+        xs = tg.tensor(x.numpy(), requires_grad=True)
+        out, final = layer(xs)
+        h_n = final[0] if isinstance(final, tuple) else final
+        ((out * weights).sum() + (h_n * h_n).sum()).backward()
+        results.append([xs.grad.numpy()] + [p.grad.numpy() for p in layer.parameters()])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)

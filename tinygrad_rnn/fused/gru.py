@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..backend import constant, get_array_module
-from .sequence import FusedStep, StepSequence
+from .sequence import FusedStep, StepSequence, gate_view
 
 
 class GRUSequence(StepSequence):
@@ -44,8 +44,7 @@ class GRUSequence(StepSequence):
 
 def by_gate(a):
     """``a`` (N, 3H) as a view (3, N, H): gate k is ``a[:, kH:(k+1)H]``."""
-    N, H3 = a.shape
-    return a.reshape(N, 3, H3 // 3).transpose(1, 0, 2)
+    return gate_view(a, 3)
 
 
 class GRUStep(FusedStep):

@@ -228,3 +228,24 @@ def test_sum_leading_keeps_inf_and_nan():
         got = sum_leading(a, 1)
     assert got[0] == 9000 and got[1] == np.inf and np.isnan(got[2]) and np.isnan(got[3])
 
+
+
+@pytest.mark.parametrize("shape, gates", [((3, 5, 8), 4), ((5, 12), 3), ((2, 0, 8), 4), ((4, 3, 0), 4)])
+def test_copy_blocks_equals_assignment_between_gate_and_row_layouts(shape, gates):
+    """fused.sequence.copy_blocks (the LSTM's inputs and gate gradients): the same array as
+    ``dst[...] = src`` both ways between the rows layout (..., N, G*H) and the gate layout
+    (..., G, N, H), for float32 and float64, empty shapes and a non-contiguous source."""
+    from tinygrad_rnn.fused.sequence import copy_blocks, gate_view
+
+    rng = np.random.default_rng(0)
+    for dtype in (np.float32, np.float64):
+        rows = rng.standard_normal(shape).astype(dtype)
+        by_gate = np.empty(gate_view(rows, gates).shape, dtype)
+        copy_blocks(by_gate, gate_view(rows, gates))
+        np.testing.assert_array_equal(by_gate, gate_view(rows, gates))
+        back = np.full(shape, np.nan, dtype)
+        copy_blocks(gate_view(back, gates), by_gate)
+        np.testing.assert_array_equal(back, rows)
+        every_other = np.empty(gate_view(rows[..., ::2, :], gates).shape, dtype)
+        copy_blocks(every_other, gate_view(rows[..., ::2, :], gates))  # strided rows
+        np.testing.assert_array_equal(every_other, gate_view(rows[..., ::2, :], gates))

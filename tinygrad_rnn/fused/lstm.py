@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..autograd import state
 from ..backend import constant, get_array_module
-from .sequence import FusedStep, SequenceOutput, StepSequence, gate_view
+from .sequence import FusedStep, SequenceOutput, StepSequence, copy_blocks, gate_view
 
 _activations: dict = {}
 
@@ -48,7 +48,7 @@ class LSTMSequence(StepSequence):
     """
 
     block_bytes = 2**20  # gate derivatives are computed for blocks of rows of about this size
-    forward_only = ("w_scaled", "scratch")
+    forward_only = ("w_scaled", "scratch", "bias")
     backward_only = ("gates", "tanh_c", "dz", "derivative", "dc_dh", "dc")
 
     def allocate(self, xp, hc) -> None:
@@ -80,6 +80,9 @@ class LSTMSequence(StepSequence):
         self.w_scaled = self.new(xp, "w_scaled", (4, H, H), dtype)  # gate k: h -> its block
         xp.multiply(gate_view(w, 4), self.scale, out=self.w_scaled)
         self.scratch = self.new(xp, "scratch", self.gates.shape[1:], dtype)
+        if b is not None:  # b by gate, as a whole (4, N, H) block: adding it runs in one loop
+            self.bias = self.new(xp, "bias", self.gates.shape[1:], dtype)
+            self.bias[...] = b.reshape(4, 1, H)
         self.scaled = self.first_row if self.reverse else 0  # rows whose inputs are ready: none
 
     def inputs(self, r: int) -> None:
@@ -93,13 +96,11 @@ class LSTMSequence(StepSequence):
         else:                                   # rows below self.scaled are ready
             a, b = r, min(self.steps, r + self.block)
             self.scaled = b
-        xp, rows = get_array_module(self.gates), self.gates[a:b]
-        zx = gate_view(self.zx[self.first + a:self.first + b], 4)
-        if self.b is None:
-            xp.multiply(zx, self.scale, out=rows)
-        else:
-            xp.add(zx, self.b.reshape(4, 1, self.H), out=rows)
-            rows *= self.scale
+        rows = self.gates[a:b]
+        copy_blocks(rows, gate_view(self.zx[self.first + a:self.first + b], 4))
+        if self.b is not None:
+            rows += self.bias
+        rows *= self.scale
 
     def begin(self, r: int) -> tuple:
         """Rows ``(a, b)`` the current backward pass reaches, for row ``r`` running now.
@@ -222,7 +223,7 @@ class LSTMStep(FusedStep):
         dc += grad[1]
         d[:3] *= dc                                 # gate gradients, block by block
         d[3] *= dh
-        gate_view(dz, 4)[...] = d                   # into the rows of zx's layout
+        copy_blocks(gate_view(dz, 4), d)            # into the rows of zx's layout
         grads = [None, None, None, None] if len(self.needs) == 4 else [None, None, None]
         dh = None
         if self.needs[1]:

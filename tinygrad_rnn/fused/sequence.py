@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import weakref
 
+import numpy as np
+
 from ..autograd import Scatter, state
 from ..backend import get_array_module, sum_leading
 from ..ops.base import Op
@@ -20,6 +22,23 @@ def gate_view(a, gates: int):
     """
     *lead, N, width = a.shape
     return a.reshape(*lead, N, gates, width // gates).swapaxes(-3, -2)
+
+
+def copy_blocks(dst, src) -> None:
+    """``dst[...] = src`` for two arrays of one shape whose last axis is contiguous: a gate
+    layout and the rows layout of the same numbers (:func:`gate_view`).
+
+    NumPy copies such a transposition with one inner loop per last-axis row, 32 numbers when
+    H = 32; viewed as single elements of H numbers each, the rows move in one loop (d2l's
+    inputs, (32, 1024, 4 x 32): 4.6 -> 2.0 ms). Elsewhere than NumPy, a plain assignment.
+    """
+    width = dst.shape[-1] * dst.itemsize if dst.ndim else 0
+    if width and dst.__class__ is src.__class__ is np.ndarray and dst.dtype == src.dtype \
+            and dst.strides[-1] == src.strides[-1] == dst.itemsize:
+        block = np.dtype((np.void, width))
+        np.copyto(dst.view(block)[..., 0], src.view(block)[..., 0])
+    else:
+        dst[...] = src
 
 
 class StepSequence:

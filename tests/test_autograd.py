@@ -249,3 +249,24 @@ def test_copy_blocks_equals_assignment_between_gate_and_row_layouts(shape, gates
         every_other = np.empty(gate_view(rows[..., ::2, :], gates).shape, dtype)
         copy_blocks(every_other, gate_view(rows[..., ::2, :], gates))  # strided rows
         np.testing.assert_array_equal(every_other, gate_view(rows[..., ::2, :], gates))
+
+
+@pytest.mark.parametrize("shape", [(4096, 28), (32768, 28), (5000, 64), (4100, 1), (300, 65),
+                                   (5000, 65), (0, 3)])
+def test_row_max_is_numpys_max_along_rows(shape):
+    """backend.row_max (the cross-entropy's shift): the values of x.max(axis=1, keepdims=True)
+    for many short rows (taken in transposed blocks of 512), few or long rows (max itself),
+    rows holding NaN or infinities, float32 and float64, and a non-contiguous view."""
+    from tinygrad_rnn.backend import row_max
+
+    rng = np.random.default_rng(2)
+    for dtype in (np.float32, np.float64):
+        x = (rng.standard_normal(shape) * 50).astype(dtype)
+        if x.size:
+            x[7, 0], x[8, :] = np.nan, -np.inf
+            x[-1, -1] = np.inf
+        for a in (x, x[::-1]):
+            want = a.max(axis=1, keepdims=True)
+            got = row_max(a)
+            assert got.dtype == want.dtype and got.shape == want.shape
+            np.testing.assert_array_equal(got, want)

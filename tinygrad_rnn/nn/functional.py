@@ -239,7 +239,9 @@ def one_hot(tensor, num_classes: int = -1) -> Tensor:
                              "tensor: pass num_classes")
         num_classes = int(i.max()) + 1
     backend.check_range(i, num_classes, ValueError, "one_hot(): class values")
-    return Tensor((i[..., None] == xp.arange(num_classes)).astype(np.int64))
+    # C order whatever the layout of the classes, as torch's (d2l one-hot encodes x.T: in the
+    # layout of the transposed view, the layer's reshape of its input had to copy it)
+    return Tensor((i[..., None] == xp.arange(num_classes)).astype(np.int64, order="C"))
 
 
 def mse_loss(a: Tensor, b: Tensor, reduction: str = "mean") -> Tensor:

@@ -270,3 +270,27 @@ def test_row_max_is_numpys_max_along_rows(shape):
             got = row_max(a)
             assert got.dtype == want.dtype and got.shape == want.shape
             np.testing.assert_array_equal(got, want)
+
+
+def test_rows_picked_by_one_integer_array_equal_numpys_indexing():
+    """Index's np.take path (one integer array, rows of a NumPy array): the values of NumPy's
+    own indexing for 1-D and 2-D keys, negative, repeated and unsigned indices and an empty key,
+    the scatter-added gradient of np.add.at, an out-of-range index refused; a 0-d key still
+    gives a view that shares the tensor's version."""
+    rng = np.random.default_rng(3)
+    w = rng.standard_normal((6, 3))
+    for key in (np.array([0, -1, 5, 5, 2]), np.array([[1, -6], [3, 3]]), np.array([], np.int64),
+                np.array([4, 0], np.uint8)):
+        t = tg.tensor(w, requires_grad=True)
+        y = t[key]
+        np.testing.assert_array_equal(y.numpy(), w[key])
+        g = rng.standard_normal(y.shape)
+        y.backward(tg.tensor(g))
+        want = np.zeros_like(w)
+        np.add.at(want, key, g)
+        np.testing.assert_allclose(t.grad.numpy(), want, rtol=1e-15, atol=0)
+    with pytest.raises(ValueError, match="Index: .*out of bounds"):
+        tg.tensor(w)[np.array([6])]
+    t = tg.tensor(w)
+    row = t[np.array(2)]
+    assert row.shape == (3,) and row.version is t.version

@@ -177,7 +177,8 @@ def accumulator(a, terms: int):
     return "float64" if long else None
 
 
-SHORT_ROWS = 64  # row_max: rows this short, and at least LONG_SUM of them, go by blocks
+SHORT_ROWS, MANY_ROWS = 64, 4096  # row_max: at least MANY_ROWS rows this short go by blocks
+ROW_BLOCK = 512  # rows that row_max transposes at a time
 
 
 def row_max(x):
@@ -190,11 +191,12 @@ def row_max(x):
     than NumPy, use ``max`` itself.
     """
     M, C = x.shape
-    if x.__class__ is not np.ndarray or M < LONG_SUM or C > SHORT_ROWS or not C:
+    if x.__class__ is not np.ndarray or M < MANY_ROWS or C > SHORT_ROWS or not C:
         return x.max(axis=1, keepdims=True)
     out = np.empty((M, 1), x.dtype)
-    for i in range(0, M, 512):
-        np.ascontiguousarray(x[i:i + 512].T).max(axis=0, out=out[i:i + 512, 0])
+    for i in range(0, M, ROW_BLOCK):
+        block = slice(i, i + ROW_BLOCK)
+        np.ascontiguousarray(x[block].T).max(axis=0, out=out[block, 0])
     return out
 
 

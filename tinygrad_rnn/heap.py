@@ -15,7 +15,7 @@ mmap threshold to :data:`MMAP_THRESHOLD` (glibc's largest), as the environment v
 :data:`ENVIRONMENT`, yours stand and nothing is changed. The process then keeps up to
 :data:`TRIM_THRESHOLD` bytes of free memory in its heap: its resident size stays near the peak
 of its steps, and that peak grows a little (the large LSTM benchmark's from 1.21x to 1.25x the
-NumPy BPTT's). :func:`release_memory` gives the free memory back at once, for
+NumPy BPTT's, measured when the setting was added). :func:`release_memory` gives the free memory back at once, for
 example after training in a long-lived notebook kernel. Elsewhere (macOS, Windows, musl) both
 do nothing.
 """

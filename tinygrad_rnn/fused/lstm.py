@@ -48,7 +48,7 @@ class LSTMSequence(StepSequence):
     """
 
     block_bytes = 2**20  # gate derivatives are computed for blocks of rows of about this size
-    forward_only = ("w_scaled", "scratch", "bias")
+    forward_only = ("w_contiguous", "scratch", "bias")
     backward_only = ("gates", "tanh_c", "dz", "derivative", "dc_dh", "dc")
 
     def allocate(self, xp, hc) -> None:
@@ -74,11 +74,11 @@ class LSTMSequence(StepSequence):
         advance, many steps at a time, saves each step three passes over its gates.
         """
         xp = get_array_module(self.gates)
-        self.zx, self.w, self.b = zx, w, b
+        self.zx, self.b = zx, b
         dtype, H = self.gates.dtype, self.H
         self.scale, self.offset = gate_activation(xp, dtype)
-        self.w_scaled = self.new(xp, "w_scaled", (4, H, H), dtype)  # gate k: h -> its block
-        xp.multiply(gate_view(w, 4), self.scale, out=self.w_scaled)
+        # w * scale by gate (4, H, H), gate k: h -> its block, as the steps multiply by it
+        self.contiguous_weights(self.first_row, w, lambda w: gate_view(w, 4) * self.scale)
         self.scratch = self.new(xp, "scratch", self.gates.shape[1:], dtype)
         if b is not None:  # b by gate, as a whole (4, N, H) block: adding it runs in one loop
             self.bias = self.new(xp, "bias", self.gates.shape[1:], dtype)
@@ -195,7 +195,7 @@ class LSTMStep(FusedStep):
         xp = seq.xp
         h, c = hc
         s, scaled = seq.gates[r], seq.scratch     # s holds (zx[t] + b) * scale (seq.inputs)
-        xp.matmul(h, seq.w_scaled, out=scaled)    # (4, N, H): every gate's h w_k
+        xp.matmul(h, seq.w_contiguous, out=scaled)  # (4, N, H): every gate's h w_k, scaled
         s += scaled
         xp.tanh(s, out=s)                         # i, f, o: sigmoid; g: tanh; in place
         s *= seq.scale
